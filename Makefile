@@ -1,0 +1,57 @@
+# Every target does its own set-up: a fresh machine needs nothing but python3.11, Java 17 and Maven.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint unit integration slow kafka-up kafka-down kafka-jars bench chaos schemas clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+kafka-jars: $(STAMP)
+	$(BIN)/fraudstream broker fetch
+
+## The main job: start a local broker, run the end-to-end demo, stop the broker.
+demo: $(STAMP) kafka-jars
+	$(BIN)/fraudstream demo
+
+## The test command: quality gates, then every suite against a real broker (slow suites bounded).
+test: $(STAMP) kafka-jars lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check schemas models stream tests
+	$(BIN)/ruff format --check schemas models stream tests
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+integration: $(STAMP) kafka-jars
+	$(BIN)/pytest -m integration $(PYTEST_ARGS)
+
+kafka-up: $(STAMP) kafka-jars
+	$(BIN)/fraudstream broker up
+
+kafka-down: $(STAMP)
+	$(BIN)/fraudstream broker down
+
+schemas: $(STAMP)
+	$(BIN)/fraudstream schemas export
+
+bench: $(STAMP) kafka-jars
+	$(BIN)/python -m tests.load.bench_stream
+
+chaos: $(STAMP) kafka-jars
+	$(BIN)/fraudstream chaos
+
+clean:
+	rm -rf $(VENV) .cache var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The stream side: the Faust app and everything that touches Kafka."""
