@@ -1,0 +1,1 @@
+"""The model life cycle, framework-free: it never imports faust."""
