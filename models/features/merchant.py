@@ -1,0 +1,190 @@
+"""Per-merchant state and features: bucketed windows plus replay watermarks.
+
+A merchant can see thousands of transactions a day, so unlike a card its state keeps counts
+and amount sums per time bucket: 5-minute buckets for the last hour, hourly buckets for the
+last 7 days. A window covers the buckets up to and including the event's own bucket.
+
+The merchant stage receives each transaction from the card stage, which may resend after a
+crash. It applies a transaction only when its origin (card-stage partition, offset) is past the
+watermark it keeps per origin partition; a resent one leaves the state unchanged.
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from models.features.facts import TxFacts
+
+FIVE_MIN_MS = 300_000
+HOUR_MS = 3_600_000
+FINE_BUCKETS = 12  # 5-minute buckets in the 1-hour window
+COARSE_BUCKETS = 168  # hourly buckets in the 7-day window
+
+_HEADER = struct.Struct("<BHHH")
+_STATE_FORMAT = 1
+
+
+class MerchantFeatures(NamedTuple):
+    merchant_count_1h: float
+    merchant_count_24h: float
+    merchant_count_7d: float
+    merchant_mean_amount_7d: float
+    merchant_amount_ratio_7d: float
+    merchant_hourly_rate_ratio: float
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantState:
+    fine_index: array[int]  # 'q' bucket number (event_ms // 5 min), ascending
+    fine_count: array[int]  # 'q'
+    coarse_index: array[int]  # 'q' bucket number (event_ms // 1 h), ascending
+    coarse_count: array[int]  # 'q'
+    coarse_sum: array[int]  # 'q' amount in cents
+    origin_partitions: array[int]  # 'q'
+    origin_watermarks: array[int]  # 'q' last applied offset per origin partition
+
+    @classmethod
+    def empty(cls) -> MerchantState:
+        return cls(*(array("q") for _ in range(7)))
+
+    def encode(self) -> bytes:
+        header = _HEADER.pack(
+            _STATE_FORMAT, len(self.fine_index), len(self.coarse_index), len(self.origin_partitions)
+        )
+        return header + b"".join(column.tobytes() for column in self._columns())
+
+    @classmethod
+    def decode(cls, blob: bytes) -> MerchantState:
+        version, n_fine, n_coarse, n_origins = _HEADER.unpack_from(blob)
+        if version != _STATE_FORMAT:
+            raise ValueError(f"merchant state format {version} is not {_STATE_FORMAT}")
+        lengths = (n_fine, n_fine, n_coarse, n_coarse, n_coarse, n_origins, n_origins)
+        view = memoryview(blob)[_HEADER.size :]
+        columns = []
+        for n in lengths:
+            column = array("q")
+            column.frombytes(view[: 8 * n])
+            columns.append(column)
+            view = view[8 * n :]
+        return cls(*columns)
+
+    def _columns(self) -> tuple[array[int], ...]:
+        return (
+            self.fine_index,
+            self.fine_count,
+            self.coarse_index,
+            self.coarse_count,
+            self.coarse_sum,
+            self.origin_partitions,
+            self.origin_watermarks,
+        )
+
+    def watermark(self, origin_partition: int) -> int:
+        """The last applied offset from that origin partition, -1 if none."""
+        for i, partition in enumerate(self.origin_partitions):
+            if partition == origin_partition:
+                return self.origin_watermarks[i]
+        return -1
+
+
+class MerchantStep(NamedTuple):
+    state: MerchantState
+    features: MerchantFeatures
+    applied: bool  # False when the transaction was already applied (a resend)
+
+
+def merchant_step(
+    state: MerchantState, facts: TxFacts, origin_partition: int, origin_offset: int
+) -> MerchantStep:
+    """Features of `facts` from the merchant's history, and the state with `facts` applied."""
+    features = _features(state, facts)
+    if origin_offset <= state.watermark(origin_partition):
+        return MerchantStep(state, features, False)
+    return MerchantStep(_apply(state, facts, origin_partition, origin_offset), features, True)
+
+
+def _window_sum(index: array[int], values: array[int], first: int, last: int) -> int:
+    """Sum of `values` over the buckets numbered first..last (index is ascending)."""
+    return sum(values[bisect_left(index, first) : bisect_right(index, last)])
+
+
+def _features(state: MerchantState, facts: TxFacts) -> MerchantFeatures:
+    fine_now = facts.event_ms // FIVE_MIN_MS
+    coarse_now = facts.event_ms // HOUR_MS
+    count_1h = _window_sum(
+        state.fine_index, state.fine_count, fine_now - FINE_BUCKETS + 1, fine_now
+    )
+    first_24h, first_7d = coarse_now - 23, coarse_now - COARSE_BUCKETS + 1
+    count_24h = _window_sum(state.coarse_index, state.coarse_count, first_24h, coarse_now)
+    count_7d = _window_sum(state.coarse_index, state.coarse_count, first_7d, coarse_now)
+    sum_7d = _window_sum(state.coarse_index, state.coarse_sum, first_7d, coarse_now)
+    mean_7d = sum_7d / count_7d / 100 if count_7d else float("nan")
+    return MerchantFeatures(
+        merchant_count_1h=float(count_1h),
+        merchant_count_24h=float(count_24h),
+        merchant_count_7d=float(count_7d),
+        merchant_mean_amount_7d=mean_7d,
+        merchant_amount_ratio_7d=facts.amount_cents / 100 / mean_7d if count_7d else float("nan"),
+        # Smoothed so a new or quiet merchant gives a finite ratio.
+        merchant_hourly_rate_ratio=(count_1h + 1) / (count_7d / COARSE_BUCKETS + 1),
+    )
+
+
+def _add_to_bucket(
+    index: array[int], columns: tuple[array[int], ...], bucket: int, amounts: tuple[int, ...]
+) -> None:
+    """Add `amounts` to the bucket's columns, inserting the bucket in ascending order."""
+    position = bisect_right(index, bucket)
+    if position > 0 and index[position - 1] == bucket:
+        for column, amount in zip(columns, amounts, strict=True):
+            column[position - 1] += amount
+        return
+    index.insert(position, bucket)
+    for column, amount in zip(columns, amounts, strict=True):
+        column.insert(position, amount)
+
+
+def _expire(index: array[int], columns: tuple[array[int], ...], oldest_kept: int) -> None:
+    drop = bisect_left(index, oldest_kept)
+    if drop:
+        del index[:drop]
+        for column in columns:
+            del column[:drop]
+
+
+def _apply(
+    state: MerchantState, facts: TxFacts, origin_partition: int, origin_offset: int
+) -> MerchantState:
+    fine_index, fine_count = array("q", state.fine_index), array("q", state.fine_count)
+    coarse_index = array("q", state.coarse_index)
+    coarse_count, coarse_sum = array("q", state.coarse_count), array("q", state.coarse_sum)
+    fine_now = facts.event_ms // FIVE_MIN_MS
+    coarse_now = facts.event_ms // HOUR_MS
+    newest_fine = max(fine_now, fine_index[-1]) if fine_index else fine_now
+    newest_coarse = max(coarse_now, coarse_index[-1]) if coarse_index else coarse_now
+    # A transaction older than a window's horizon no longer counts in that window.
+    if fine_now > newest_fine - FINE_BUCKETS:
+        _add_to_bucket(fine_index, (fine_count,), fine_now, (1,))
+    if coarse_now > newest_coarse - COARSE_BUCKETS:
+        _add_to_bucket(
+            coarse_index, (coarse_count, coarse_sum), coarse_now, (1, facts.amount_cents)
+        )
+    _expire(fine_index, (fine_count,), newest_fine - FINE_BUCKETS + 1)
+    _expire(coarse_index, (coarse_count, coarse_sum), newest_coarse - COARSE_BUCKETS + 1)
+    partitions, watermarks = (
+        array("q", state.origin_partitions),
+        array("q", state.origin_watermarks),
+    )
+    try:
+        slot = partitions.index(origin_partition)
+        watermarks[slot] = origin_offset
+    except ValueError:
+        partitions.append(origin_partition)
+        watermarks.append(origin_offset)
+    return MerchantState(
+        fine_index, fine_count, coarse_index, coarse_count, coarse_sum, partitions, watermarks
+    )
