@@ -1,0 +1,34 @@
+"""Telling whether a broker answers clients yet."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any
+
+from confluent_kafka.admin import AdminClient
+
+# librdkafka reports every refused connection; while a broker boots that is expected noise,
+# so it goes to a logger instead of stderr.
+_librdkafka_log = logging.getLogger("stream.broker.readiness")
+
+
+def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
+    """True when a TCP connection to host:port succeeds: the cheap check before a client call."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def metadata_answers(bootstrap: str, timeout: float = 3.0) -> bool:
+    """True when the cluster answers a metadata request and lists at least one broker."""
+    # The stubs type config values as scalars; librdkafka's Python binding also takes a logger.
+    settings: dict[str, Any] = {"bootstrap.servers": bootstrap, "logger": _librdkafka_log}
+    admin = AdminClient(settings)
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except Exception:  # KafkaException on timeout; any failure only means "not yet"
+        return False
+    return bool(metadata.brokers)
