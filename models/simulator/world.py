@@ -49,10 +49,13 @@ class World:
         return len(self.cards) + MOBILE_IPS + FRAUD_IPS
 
     def fraud_device(self, draw: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """A fraud ring's device, from a non-negative random draw."""
         return len(self.cards) * MAX_DEVICES_PER_CARD + draw % FRAUD_DEVICES
 
     def fraud_ip(self, draw: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        return len(self.cards) + MOBILE_IPS + draw % FRAUD_IPS
+        """A fraud ring's address, from the same draw as its device but other digits of it, so
+        a device does not always come with the same address."""
+        return len(self.cards) + MOBILE_IPS + (draw // FRAUD_DEVICES) % FRAUD_IPS
 
     def day_start_us(self, day: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         return self.start_us + day * MICROS_PER_DAY

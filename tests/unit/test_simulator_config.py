@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from models.simulator import NewCountryShift, ShiftConfig, SimulatorConfig
+from models.simulator.__main__ import main
 
 
 def test_config_round_trips_through_json(tmp_path: Path) -> None:
@@ -69,3 +70,13 @@ def test_unknown_file_type_is_refused(tmp_path: Path) -> None:
     path.write_text("seed: 1\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"\.json or \.toml"):
         SimulatorConfig.from_file(path)
+
+
+def test_command_line_simulates_and_stores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["--small", "--seed", "12", "--store", str(tmp_path)])
+    summary = json.loads(capsys.readouterr().out)
+    assert (tmp_path / summary["transactions_id"] / "data.parquet").is_file()
+    assert (tmp_path / summary["labels_id"] / "manifest.json").is_file()
+    assert summary["rows"] > 1000

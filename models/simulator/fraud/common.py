@@ -48,7 +48,7 @@ def fraud_rows(
     if fraudster_device is None:
         device, ip = own_device, own_ip
     else:
-        device, ip = world.fraud_device(fraudster_device), world.fraud_ip(fraudster_device * 7 + 3)
+        device, ip = world.fraud_device(fraudster_device), world.fraud_ip(fraudster_device)
     n = len(card)
     return Rows(
         card=card,

@@ -36,14 +36,15 @@ def inflated_amounts(world: World) -> Rows:
     offset = (rng.random(rows) * length[incident]).astype(np.int64)
     day = np.minimum(first_day[incident] + offset, world.config.n_days - 1)
     online = rng.random(rows) < config.ecom_share
-    shops = np.flatnonzero(world.terminals.channel == cat.ECOM)
+    online_shops = world.terminals.of_channel(cat.ECOM)
     terminal = np.where(
         online,
-        popular_terminal(rng, world, shops, rows),
+        popular_terminal(rng, world, online_shops, rows),
         cards.pos_near.pick(card, rng.random(rows)),
     )
     # A card without a shop nearby (only in tiny configs) is used online instead.
-    terminal = np.where(terminal < 0, popular_terminal(rng, world, shops, rows), terminal)
+    fallback = popular_terminal(rng, world, online_shops, rows)
+    terminal = np.where(terminal < 0, fallback, terminal)
     time_us = local_times_us(
         rng,
         world.day_start_us(day),
