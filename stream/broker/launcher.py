@@ -178,7 +178,9 @@ class KafkaBroker:
                     exit_code=exit_code,
                     log_tail=report,
                 )
-            if port_accepts(config.host, config.port) and metadata_answers(config.bootstrap):
+            if port_accepts(config.host, config.port) and metadata_answers(
+                config.bootstrap, _cluster_id(config)
+            ):
                 return
             if time.monotonic() >= deadline:
                 raise BrokerStartTimeoutError(
@@ -196,6 +198,19 @@ def _report(log_text: str, console_text: str) -> str:
     if errors:
         return "errors logged:\n" + "\n".join(errors) + "\nlast log lines:\n" + last
     return "last log lines:\n" + last
+
+
+def _cluster_id(config: BrokerConfig) -> str | None:
+    """The cluster id the data directory was formatted with (from its meta.properties)."""
+    try:
+        text = (config.data_dir / "meta.properties").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "cluster.id":
+            return value.strip()
+    return None
 
 
 def _logging_flags(config: BrokerConfig) -> list[str]:

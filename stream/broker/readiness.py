@@ -22,13 +22,19 @@ def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def metadata_answers(bootstrap: str, timeout: float = 3.0) -> bool:
-    """True when the cluster answers a metadata request and lists at least one broker."""
+def metadata_answers(bootstrap: str, cluster_id: str | None = None, timeout: float = 3.0) -> bool:
+    """True when the cluster answers a metadata request and lists at least one broker.
+
+    With `cluster_id`, only that cluster counts: another broker that grabbed the port first
+    answers too, and must not be mistaken for the one being started.
+    """
     # The stubs type config values as scalars; librdkafka's Python binding also takes a logger.
     settings: dict[str, Any] = {"bootstrap.servers": bootstrap, "logger": _librdkafka_log}
     admin = AdminClient(settings)
     try:
         metadata = admin.list_topics(timeout=timeout)
     except Exception:  # KafkaException on timeout; any failure only means "not yet"
+        return False
+    if cluster_id is not None and metadata.cluster_id != cluster_id:
         return False
     return bool(metadata.brokers)
