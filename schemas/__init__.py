@@ -1,4 +1,86 @@
-"""Record contracts: pydantic models of every record on every topic.
+"""Record contracts: pydantic models of every record on every topic, and the codec at the edge.
 
 "schema" always means a record contract here; "model" always means an ML model.
+This package imports nothing from `models` or `stream` and never imports faust or kafka.
+
+One module per topic (transaction, decision, scoring_log, dead_letter, label, drift,
+model_control); shared field types in `primitives`; versioning policy in `versions`;
+bytes ↔ records in `codec`; JSON Schema export in `export`.
 """
+
+from schemas.base import DeploymentRole, ModelRef, Part, Record
+from schemas.categories import ErrorCategory
+from schemas.codec import (
+    DEFAULT_LIMITS,
+    DecodeLimits,
+    Decoder,
+    SourceCoords,
+    decode_record,
+    decode_transaction,
+    encode_dead_letter,
+    encode_record,
+    raw_sha256,
+    transaction_decoder,
+)
+from schemas.dead_letter import DeadLetter, KafkaSource, dead_letter_id_for
+from schemas.decision import (
+    Decision,
+    DecisionTimings,
+    FallbackReason,
+    Outcome,
+    decision_id_for,
+)
+from schemas.drift import DriftReport
+from schemas.errors import RecordRejected, SchemaError, UpgradeError
+from schemas.label import FraudLabel, LabelSource
+from schemas.model_control import ModelControl
+from schemas.scoring_log import (
+    ExpectationKind,
+    ExpectationViolation,
+    ModelOutput,
+    ScoringLogRecord,
+)
+from schemas.transaction import TRANSACTION_SCHEMA_VERSION, Channel, EntryMode, Transaction
+from schemas.versions import UpgradeRegistry
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "TRANSACTION_SCHEMA_VERSION",
+    "Channel",
+    "DeadLetter",
+    "Decision",
+    "DecisionTimings",
+    "DecodeLimits",
+    "Decoder",
+    "DeploymentRole",
+    "DriftReport",
+    "EntryMode",
+    "ErrorCategory",
+    "ExpectationKind",
+    "ExpectationViolation",
+    "FallbackReason",
+    "FraudLabel",
+    "KafkaSource",
+    "LabelSource",
+    "ModelControl",
+    "ModelOutput",
+    "ModelRef",
+    "Outcome",
+    "Part",
+    "Record",
+    "RecordRejected",
+    "SchemaError",
+    "ScoringLogRecord",
+    "SourceCoords",
+    "Transaction",
+    "UpgradeError",
+    "UpgradeRegistry",
+    "dead_letter_id_for",
+    "decision_id_for",
+    "decode_record",
+    "decode_transaction",
+    "encode_dead_letter",
+    "encode_record",
+    "raw_sha256",
+    "transaction_decoder",
+]
