@@ -17,10 +17,17 @@ from hypothesis import strategies as st
 
 from schemas import examples
 from schemas.categories import ErrorCategory
-from schemas.codec import SourceCoords, decode_record, decode_transaction, encode_record
+from schemas.codec import (
+    SourceCoords,
+    decode_record,
+    decode_transaction,
+    encode_record,
+    transaction_decoder,
+)
 from schemas.codes import COUNTRIES, CURRENCIES
 from schemas.dead_letter import DeadLetter
 from schemas.primitives import MAX_AMOUNT
+from schemas.rejection import Rejection
 from schemas.transaction import Channel, EntryMode, Transaction
 
 NOW = datetime(2026, 11, 2, 10, 16, 0, tzinfo=UTC)
@@ -57,6 +64,13 @@ FIELD_NAMES = sorted(VALID)
 def check_outcome(raw: bytes | None) -> Transaction | DeadLetter:
     result = decode_transaction(raw, SOURCE, now=NOW, worker_id="prop-worker")
     assert isinstance(result, Transaction | DeadLetter)
+    # decode's inlined fast path and the full path agree on every input
+    full = transaction_decoder("prop-worker").check(raw, now=NOW)
+    if isinstance(full, Rejection):
+        assert isinstance(result, DeadLetter)
+        assert (result.category, result.detail) == (full.category, full.detail)
+    else:
+        assert full == result
     if isinstance(result, DeadLetter):
         assert result.value == raw  # the original bytes, untouched
         assert result.category is not ErrorCategory.INTERNAL_ERROR, result.detail
