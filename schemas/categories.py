@@ -32,5 +32,7 @@ class ErrorCategory(StrEnum):
     NAIVE_TIMESTAMP = "naive_timestamp"  # an ISO 8601 date-time without a UTC offset
     FUTURE_TIMESTAMP = "future_timestamp"  # event time beyond now + DecodeLimits.max_future_skew
     STALE_TIMESTAMP = "stale_timestamp"  # event time before now - DecodeLimits.max_past_age
+    # The transport envelope.
+    KEY_MISMATCH = "key_mismatch"  # the Kafka key is not the record's card_id (see README)
     # The codec itself failed: a bug, never the record's fault; the bytes are kept for replay.
     INTERNAL_ERROR = "internal_error"

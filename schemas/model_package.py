@@ -36,6 +36,7 @@ class CodeVersion(_Record):
     entry_point: str = Field(description="Python entry point that ran the build")
     arguments: dict[str, str] = Field(description="Arguments it was called with")
     training_config_sha256: str = Field(description="sha256 of the canonical training config")
+    training_config: dict[str, Any] = Field(description="The whole training config, as used")
 
 
 class SplitRecord(_Record):
@@ -49,6 +50,8 @@ class SplitRecord(_Record):
 
 class DataLineage(_Record):
     dataset_id: str = Field(description="sha256 of the canonical dataset file")
+    labels_dataset_id: str = Field(description="sha256 of the labels file the build read")
+    split_id: str = Field(description="Id of the split manifest (cut points and row-set hashes)")
     dataset_rows: int
     dataset_source: dict[str, Any] = Field(description="Simulator config or import details")
     labels_known_at: AwareDatetime = Field(description="Labels reported after this were unknown")
@@ -152,7 +155,9 @@ class Environment(_Record):
 
 
 class Resources(_Record):
+    predictor: Literal["treelite", "sklearn"] = Field(description="What the stream scores with")
     model_file_bytes: int
+    treelite_file_bytes: int | None
     loaded_memory_bytes: int = Field(description="Python heap grown by loading the model")
     latency_one_row_us_p50: float
     latency_one_row_us_p99: float

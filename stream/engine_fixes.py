@@ -18,6 +18,7 @@ Upstream: faust-streaming issues #606 and #312 (commit stuck behind a gap) and #
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from importlib.metadata import version
 from typing import Any, cast
 
@@ -99,3 +100,20 @@ class OrderedRecoveryTableManager(TableManager):
         if self._recovery is None:
             self._recovery = OrderedRecovery(self.app, self, beacon=self.beacon, loop=self.loop)
         return self._recovery
+
+
+def flush_outputs_before_commits(app: Any, flush_outputs: Callable[[], Awaitable[None]]) -> None:
+    """Make Faust's pre-commit producer flush also deliver the worker's own output producer.
+
+    Faust (at_least_once) awaits `app.producer.flush()` right before committing offsets
+    (`Consumer._commit_offsets`); wrapping it extends "flushed before commit" to records sent
+    through confluent-kafka, so no offset is committed ahead of its outputs.
+    """
+    producer = app.producer
+    faust_flush = producer.flush
+
+    async def flush_both() -> None:
+        await flush_outputs()
+        await faust_flush()
+
+    producer.flush = flush_both

@@ -4,15 +4,36 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.decision import FallbackMode
+
+
+class TopicNames(BaseModel):
+    """Topic names; override one with e.g. FRAUD_TOPICS__DECISIONS=my.decisions."""
+
+    model_config = {"frozen": True}
+
+    transactions: str = "fraud.transactions.v1"
+    dead_letters: str = "fraud.transactions.dlq.v1"
+    decisions: str = "fraud.decisions.v1"
+    scoring_log: str = "fraud.scoring-log.v1"
+    labels: str = "fraud.labels.v1"
+    drift_reports: str = "fraud.drift-reports.v1"
+    model_control: str = "fraud.model-control.v1"
+    audit: str = "fraud.outcome-audit.v1"
+    by_merchant: str = "fraud.internal.by-merchant.v1"
 
 
 class Settings(BaseSettings):
-    """Every knob of fraudstream; each field is read from FRAUD_<NAME> (e.g. FRAUD_KAFKA_BOOTSTRAP)."""
+    """Every knob of fraudstream; each field is read from FRAUD_<NAME> (nested: FRAUD_A__B)."""
 
-    model_config = SettingsConfigDict(env_prefix="FRAUD_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="FRAUD_", env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
 
     # Kafka. KAFKA_BOOTSTRAP_SERVERS (no prefix) is honoured too, as test tooling sets it.
     kafka_bootstrap: str = Field(
@@ -20,15 +41,41 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("FRAUD_KAFKA_BOOTSTRAP", "KAFKA_BOOTSTRAP_SERVERS"),
         description="Comma-separated host:port list of the Kafka brokers",
     )
+    topics: TopicNames = TopicNames()
+    partitions: int = Field(default=4, ge=1, description="Partitions of the input and state topics")
+    replication_factor: int = Field(default=1, ge=1)
 
-    # Where local state lives: RocksDB tables, broker data, model registry.
+    # The stream worker.
+    app_id: str = Field(default="fraudstream", description="Consumer group and changelog prefix")
+    worker_id: str = Field(default="worker-1", description="Names this worker in logs and records")
     var_dir: Path = Field(default=Path("var"), description="Root of local runtime state")
+    data_dir: Path | None = Field(default=None, description="RocksDB tables; default var/<worker>")
+    web_host: str = Field(default="127.0.0.1", description="Bind address of /metrics, /health")
+    web_port: int = Field(default=6066, ge=1, le=65535)
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+    log_level: str = "INFO"
+
+    # Scoring.
+    model_package: Path | None = Field(default=None, description="Champion package directory")
+    latency_budget_ms: float = Field(
+        default=50.0, gt=0, description="Arrival → decision budget per event before fallback"
+    )
+    fallback: FallbackMode = Field(
+        default=FallbackMode.RULES_ONLY, description="Decision when no model answers in time"
+    )
+    max_batch: int = Field(default=256, ge=1, description="Most events per model call")
+    max_future_skew_s: float = Field(default=300.0, ge=0)
+    max_event_bytes: int = Field(default=65_536, ge=256)
 
     # Model package signing (HMAC-SHA256). The default is for local demos only.
     signing_key: SecretStr = Field(
         default=SecretStr("fraudstream-dev-signing-key-change-me"),
         description="Key that signs and verifies model packages",
     )
+
+    @property
+    def worker_data_dir(self) -> Path:
+        return self.data_dir or self.var_dir / "workers" / self.worker_id
 
 
 @lru_cache(maxsize=1)

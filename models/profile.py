@@ -1,0 +1,99 @@
+"""Data profiles: the training distribution every live input and score is compared with.
+
+Numeric features get inner quantile edges (deciles of the training values) and the share of
+rows per bin; categorical ones get the share per category. The same binning (`bin_index`) is
+used by input validation, drift statistics and reports, so all three agree on what a bin is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from schemas.model_package import FeatureProfile, ScoreProfile
+
+QUANTILES = tuple(q / 10 for q in range(1, 10))
+Matrix = npt.NDArray[np.float64]
+
+
+def bin_index(values: Matrix, edges: Sequence[float]) -> npt.NDArray[np.intp]:
+    """Bin of each value: bin i holds edges[i-1] < x ≤ edges[i] (len(edges) + 1 bins)."""
+    return np.searchsorted(np.asarray(edges, dtype=np.float64), values, side="left")
+
+
+def bin_shares(values: Matrix, edges: Sequence[float]) -> list[float]:
+    present = values[~np.isnan(values)]
+    counts = np.bincount(bin_index(present, edges), minlength=len(edges) + 1)
+    total = counts.sum()
+    return [float(c / total) if total else 0.0 for c in counts]
+
+
+def numeric_edges(values: Matrix) -> list[float]:
+    present = values[~np.isnan(values)]
+    if present.size == 0:
+        return []
+    return [float(e) for e in np.unique(np.quantile(present, QUANTILES))]
+
+
+def profile_feature(name: str, values: Matrix, categorical: bool) -> FeatureProfile:
+    present = values[~np.isnan(values)]
+    missing_rate = float(1 - present.size / values.size) if values.size else 0.0
+    summary = {
+        "min": float(present.min()) if present.size else None,
+        "max": float(present.max()) if present.size else None,
+        "mean": float(present.mean()) if present.size else None,
+        "std": float(present.std()) if present.size else None,
+    }
+    if categorical:
+        codes, counts = np.unique(present, return_counts=True)
+        categories = {
+            str(int(code)): float(count / present.size)
+            for code, count in zip(codes, counts, strict=True)
+        }
+        return FeatureProfile(
+            name=name,
+            kind="categorical",
+            missing_rate=missing_rate,
+            bin_edges=[],
+            bin_shares=[],
+            categories=categories,
+            **summary,
+        )
+    edges = numeric_edges(values)
+    return FeatureProfile(
+        name=name,
+        kind="numeric",
+        missing_rate=missing_rate,
+        bin_edges=edges,
+        bin_shares=bin_shares(values, edges),
+        categories={},
+        **summary,
+    )
+
+
+def profile_features(
+    matrix: Matrix, names: Sequence[str], categorical: Sequence[str]
+) -> list[FeatureProfile]:
+    return [
+        profile_feature(name, matrix[:, column], name in categorical)
+        for column, name in enumerate(names)
+    ]
+
+
+def profile_scores(
+    scores: Matrix, outcomes: Sequence[str], computed_on: str = "validation"
+) -> ScoreProfile:
+    edges = numeric_edges(scores)
+    total = len(outcomes)
+    rates = {o: (sum(1 for x in outcomes if x == o) / total if total else 0.0) for o in OUTCOMES}
+    return ScoreProfile(
+        bin_edges=edges,
+        bin_shares=bin_shares(scores, edges),
+        outcome_rates=rates,
+        computed_on="validation" if computed_on == "validation" else "test",
+    )
+
+
+OUTCOMES = ("APPROVE", "REVIEW", "DECLINE")

@@ -1,0 +1,1 @@
+"""The model build pipeline: versioned data → features → model → evaluation → signed package."""

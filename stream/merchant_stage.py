@@ -1,0 +1,104 @@
+"""Stage 2, partitioned by merchant_id: merchant features, micro-batched scoring, decisions.
+
+State is updated per event (Faust needs the current event for the changelog); the model call
+and the sends are batched. An event is acknowledged only after its decision and scoring-log
+record were handed to the output producer, which is flushed before any offset commit, so a
+committed offset always means a delivered decision.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from models.features import MerchantState, facts_from_transaction, feature_vector, merchant_step
+from schemas import Transaction, encode_record
+from stream import internal
+from stream.deciding import BatchDecider, Scoreable
+from stream.metrics import StreamMetrics
+from stream.output import OutputProducer
+from stream.settings import Settings
+from stream.state_table import StateTable
+
+log = logging.getLogger(__name__)
+
+
+class MerchantStage:
+    def __init__(
+        self,
+        settings: Settings,
+        table: StateTable,
+        output: OutputProducer,
+        decider: BatchDecider,
+        metrics: StreamMetrics,
+    ) -> None:
+        self.max_batch = settings.max_batch
+        self._decisions_topic = settings.topics.decisions
+        self._log_topic = settings.topics.scoring_log
+        self._table = table
+        self._output = output
+        self.decider = decider
+        self._metrics = metrics
+        self._events_in = metrics.events_in.labels("merchant")
+        self._replays = metrics.replays.labels("merchant")
+        self.pending: list[Scoreable] = []
+
+    def add(self, value: bytes, ack: Any) -> None:
+        """Apply one hand-over to the merchant state and queue it for scoring."""
+        self._events_in.inc()
+        handover = internal.decode(value)
+        # The card stage validated these exact bytes; this re-read cannot fail on them.
+        transaction = Transaction.model_validate_json(handover.raw)
+        facts = facts_from_transaction(transaction)
+        key = transaction.merchant_id.encode()
+        blob = self._table.get(key)
+        state = MerchantState.decode(blob) if blob is not None else MerchantState.empty()
+        step = merchant_step(state, facts, handover.origin_partition, handover.origin_offset)
+        if step.applied:
+            self._table.set(key, step.state.encode())
+        else:
+            self._replays.inc()
+        features = feature_vector(facts, handover.card_features, step.features)
+        self.pending.append(Scoreable(handover, transaction, features, facts.event_ms, ack))
+
+    @property
+    def full(self) -> bool:
+        return len(self.pending) >= self.max_batch
+
+    def flush(self, now: datetime) -> list[Any]:
+        """Decide the queued events and send their outputs; returns what to acknowledge."""
+        if not self.pending:
+            return []
+        batch, self.pending = self.pending, []
+        outcomes, scoring_us = self.decider.decide(batch, now)
+        metrics = self._metrics
+        metrics.batch_size.observe(len(batch))
+        if scoring_us:
+            metrics.scoring_seconds.observe(scoring_us / 1e6)
+        arrival = metrics.decision_latency.labels("arrival")
+        event_time = metrics.decision_latency.labels("event_time")
+        for outcome in outcomes:
+            decision = outcome.decision
+            key = decision.card_id.encode()
+            self._output.send(self._decisions_topic, key, encode_record(decision))
+            self._output.send(self._log_topic, key, encode_record(outcome.log))
+            model_version = decision.model.version if decision.model else "none"
+            metrics.decisions.labels(
+                decision.outcome.value, model_version, str(decision.fallback).lower()
+            ).inc()
+            if decision.fallback_reason is not None:
+                metrics.fallbacks.labels(decision.fallback_reason.value).inc()
+                log.warning(
+                    "fallback decision",
+                    extra={
+                        "transaction_id": decision.transaction_id,
+                        "reason": decision.fallback_reason.value,
+                        "outcome": decision.outcome.value,
+                    },
+                )
+            for violation in outcome.log.violations:
+                metrics.expectation_failures.labels(violation.feature, violation.kind.value).inc()
+            arrival.observe(decision.timings.arrival_to_decision_ms / 1000)
+            event_time.observe(max(decision.timings.event_to_decision_ms, 0.0) / 1000)
+        return [item.ack for item in batch]

@@ -1,0 +1,80 @@
+"""Prometheus metrics of the stream worker, on an injected registry (tests get a fresh one)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+class StreamMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.events_in = Counter(
+            "fraud_events_in", "Records consumed, by stage", ["stage"], registry=r
+        )
+        self.invalid = Counter(
+            "fraud_invalid_events", "Dead-lettered input, by error category", ["reason"], registry=r
+        )
+        self.decisions = Counter(
+            "fraud_decisions",
+            "Decisions published, by outcome and model",
+            ["outcome", "model_version", "fallback"],
+            registry=r,
+        )
+        self.fallbacks = Counter(
+            "fraud_fallbacks", "Fallback decisions, by reason", ["reason"], registry=r
+        )
+        self.replays = Counter(
+            "fraud_replayed_events",
+            "Events seen again after a restart or re-drive (state left unchanged)",
+            ["stage"],
+            registry=r,
+        )
+        self.expectation_failures = Counter(
+            "fraud_input_expectation_failures",
+            "Features outside the training profile, by feature and kind",
+            ["feature", "kind"],
+            registry=r,
+        )
+        self.scoring_seconds = Histogram(
+            "fraud_scoring_seconds", "Model call per batch", buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.decision_latency = Histogram(
+            "fraud_decision_latency_seconds",
+            "Latency to the decision, from the Kafka record timestamp (arrival) or event time",
+            ["since"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "fraud_scoring_batch_size", "Events per model call", buckets=BATCH_BUCKETS, registry=r
+        )
+        self.table_keys = Gauge(
+            "fraud_table_keys", "Estimated keys per state table", ["table"], registry=r
+        )
+        self.model_info = Gauge(
+            "fraud_model_info",
+            "The loaded model package (value 1)",
+            ["role", "name", "version", "content_hash", "predictor"],
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "fraud_consumer_lag",
+            "Records behind the end, per input partition",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.commit_lag = Gauge(
+            "fraud_commit_lag",
+            "Records between the committed offset and the consumer position, per partition",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.stuck_partitions = Gauge(
+            "fraud_stuck_commit_partitions",
+            "Partitions whose committed offset has not moved while records wait behind it",
+            registry=r,
+        )

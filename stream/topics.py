@@ -1,0 +1,59 @@
+"""Creating the topics the worker reads and writes (Faust creates its own changelog topics)."""
+
+from __future__ import annotations
+
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from stream.settings import Settings
+
+
+class TopicSetupError(Exception):
+    """A topic could not be created or has the wrong shape."""
+
+
+def topic_plan(settings: Settings) -> dict[str, tuple[int, dict[str, str]]]:
+    """name → (partitions, config). State-bearing topics share the input's partition count."""
+    n = settings.partitions
+    topics = settings.topics
+    compacted = {"cleanup.policy": "compact"}
+    return {
+        topics.transactions: (n, {}),
+        topics.by_merchant: (n, {}),
+        topics.dead_letters: (n, {}),
+        topics.decisions: (n, {}),
+        topics.scoring_log: (n, {}),
+        topics.labels: (n, {}),
+        topics.drift_reports: (1, {}),
+        topics.model_control: (1, compacted),
+        topics.audit: (1, {}),
+    }
+
+
+def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
+    """Create missing topics; refuse a state-bearing topic with another partition count."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    plan = topic_plan(settings)
+    existing = admin.list_topics(timeout=timeout_s).topics
+    missing = [
+        NewTopic(
+            name, num_partitions=parts, replication_factor=settings.replication_factor, config=cfg
+        )
+        for name, (parts, cfg) in plan.items()
+        if name not in existing
+    ]
+    if missing:
+        for name, future in admin.create_topics(missing, request_timeout=timeout_s).items():
+            try:
+                future.result(timeout=timeout_s)
+            except Exception as error:
+                if "TOPIC_ALREADY_EXISTS" not in str(error):
+                    raise TopicSetupError(f"cannot create topic {name}: {error}") from error
+    metadata = admin.list_topics(timeout=timeout_s).topics
+    for name in (settings.topics.transactions, settings.topics.by_merchant):
+        actual = len(metadata[name].partitions)
+        if actual != settings.partitions:
+            raise TopicSetupError(
+                f"topic {name} has {actual} partitions but FRAUD_PARTITIONS={settings.partitions}: "
+                "per-card state is partitioned like the input, so the two must agree"
+            )
