@@ -9,6 +9,7 @@ committed offset always means a delivered decision.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,8 @@ class MerchantStage:
         metrics: StreamMetrics,
     ) -> None:
         self.max_batch = settings.max_batch
+        self.max_wait_s = settings.max_batch_wait_ms / 1000
+        self._oldest_pending_at = 0.0
         self._decisions_topic = settings.topics.decisions
         self._log_topic = settings.topics.scoring_log
         self._table = table
@@ -60,11 +63,15 @@ class MerchantStage:
         else:
             self._replays.inc()
         features = feature_vector(facts, handover.card_features, step.features)
+        if not self.pending:
+            self._oldest_pending_at = time.monotonic()
         self.pending.append(Scoreable(handover, transaction, features, facts.event_ms, ack))
 
-    @property
-    def full(self) -> bool:
-        return len(self.pending) >= self.max_batch
+    def due(self, monotonic_now: float) -> bool:
+        """The batch is full, or its oldest event has waited max_batch_wait_ms."""
+        return len(self.pending) >= self.max_batch or (
+            bool(self.pending) and monotonic_now - self._oldest_pending_at >= self.max_wait_s
+        )
 
     def flush(self, now: datetime) -> list[Any]:
         """Decide the queued events and send their outputs; returns what to acknowledge."""

@@ -30,10 +30,14 @@ class OutputProducer:
             "acks": "all",
             "linger.ms": 5,
             "batch.size": 1_048_576,
-            "compression.type": "lz4",
+            # Uncompressed by default: aiokafka (which Faust and many Python consumers use)
+            # reads lz4/snappy/zstd only with extra libraries; override per deployment.
+            "compression.type": "none",
             # The Java client's and aiokafka's partitioner, so keys land where they expect.
             "partitioner": "murmur2_random",
             "queue.buffering.max.messages": 500_000,
+            # Room for a dead letter of a 1 MB input (base64 + explanation); see stream.topics.
+            "message.max.bytes": 3 * 1024 * 1024,
         }
         config.update(overrides)
         self._producer = Producer(config)

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         default=FallbackMode.RULES_ONLY, description="Decision when no model answers in time"
     )
     max_batch: int = Field(default=256, ge=1, description="Most events per model call")
+    max_batch_wait_ms: float = Field(
+        default=5.0, gt=0, description="Longest an event waits for its micro-batch to fill"
+    )
     max_future_skew_s: float = Field(default=300.0, ge=0)
     max_event_bytes: int = Field(default=65_536, ge=256)
 
@@ -71,6 +74,10 @@ class Settings(BaseSettings):
     signing_key: SecretStr = Field(
         default=SecretStr("fraudstream-dev-signing-key-change-me"),
         description="Key that signs and verifies model packages",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="Also log each model build to this MLflow tracking server (extra `mlflow`)",
     )
 
     @property

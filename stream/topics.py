@@ -8,6 +8,11 @@ from confluent_kafka.cimpl import NewTopic
 from stream.settings import Settings
 
 
+# A dead letter carries the original bytes base64-encoded (4/3 of their size) plus its
+# explanation, and the input may be as large as the broker's default limit (1 MB).
+DEAD_LETTER_MAX_BYTES = 2 * 1024 * 1024
+
+
 class TopicSetupError(Exception):
     """A topic could not be created or has the wrong shape."""
 
@@ -20,7 +25,7 @@ def topic_plan(settings: Settings) -> dict[str, tuple[int, dict[str, str]]]:
     return {
         topics.transactions: (n, {}),
         topics.by_merchant: (n, {}),
-        topics.dead_letters: (n, {}),
+        topics.dead_letters: (n, {"max.message.bytes": str(DEAD_LETTER_MAX_BYTES)}),
         topics.decisions: (n, {}),
         topics.scoring_log: (n, {}),
         topics.labels: (n, {}),

@@ -19,7 +19,9 @@ def register_views(
 ) -> None:
     @app.page("/metrics")
     async def metrics_view(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
+        # aiohttp wants the charset apart from the media type.
+        media_type = CONTENT_TYPE_LATEST.split(";")[0]
+        return web.bytes(generate_latest(metrics.registry), content_type=media_type)
 
     @app.page("/health")
     async def health_view(web: Any, request: Any) -> Any:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -107,7 +107,9 @@ def build_worker(settings: Settings) -> Worker:
         merchant_streams.append(manual)
         async for event in manual.events():
             merchant_stage.add(event.value, event)
-            if merchant_stage.full or _nothing_waiting(manual):
+            # Faust hands records over one at a time, so "nothing queued" says nothing about
+            # load: batch by size and age instead.
+            if merchant_stage.due(time.monotonic()):
                 await _flush(manual)
             output.poll()
 
@@ -116,12 +118,25 @@ def build_worker(settings: Settings) -> Worker:
             await manual.ack(event)
 
     async def flush_stragglers() -> None:
-        # The agent flushes when its input runs dry; this covers a batch left behind anyway.
-        if merchant_stage.pending and merchant_streams:
+        # The agent only looks at its batch when a record arrives; this flushes the last one.
+        if merchant_stage.pending and merchant_streams and merchant_stage.due(time.monotonic()):
             await _flush(merchant_streams[-1])
         output.poll()
 
-    app.timer(interval=0.01)(flush_stragglers)
+    app.timer(interval=settings.max_batch_wait_ms / 2000)(flush_stragglers)
+
+    async def stop_if_fetcher_crashed() -> None:
+        # Faust keeps the worker alive when its fetcher crashes (seen with a compression codec
+        # the consumer could not read): alive but consuming nothing. Better to exit and be
+        # restarted by the supervisor than to stall silently.
+        fetcher = cast(Any, app)._fetcher
+        if fetcher.crashed:
+            log.critical(
+                "the Kafka fetcher crashed (%r); stopping the worker", fetcher.crash_reason
+            )
+            await cast(Any, app).crash(RuntimeError(f"fetcher crashed: {fetcher.crash_reason!r}"))
+
+    app.timer(interval=1.0)(stop_if_fetcher_crashed)
 
     def is_ready() -> tuple[bool, str]:
         if champion is None:
@@ -165,20 +180,8 @@ def _raw_topic(app: faust.App, name: str, partitions: int) -> Any:
 
 
 def _raw_table(app: faust.App, name: str, partitions: int) -> Any:
-    return app.Table(
-        name,
-        partitions=partitions,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-
-
-def _nothing_waiting(stream: Any) -> bool:
-    """True when no further record is queued for this agent (so batching would only wait)."""
-    queue = getattr(stream.channel, "queue", None)
-    return queue is None or queue.empty()
+    # Serializers come from the app's defaults ("raw"): keys and values stay bytes.
+    return app.Table(name, partitions=partitions, key_type=bytes, value_type=bytes)
 
 
 def run_worker(settings: Settings) -> None:
@@ -190,7 +193,6 @@ def run_worker(settings: Settings) -> None:
         worker.app,
         loglevel=settings.log_level,
         logging_config=logging_config(settings.log_level, settings.worker_id),
-        loop=asyncio.get_event_loop_policy().new_event_loop(),
     )
     try:
         faust_worker.execute_from_commandline()

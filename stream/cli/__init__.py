@@ -5,6 +5,10 @@ from __future__ import annotations
 import typer
 
 from stream.cli.broker import broker_app
+from stream.cli.data_cli import data_app
+from stream.cli.models_cli import model_app
+from stream.cli.schemas_cli import schemas_app
+from stream.cli.worker_cli import worker_app
 
 app = typer.Typer(
     name="fraudstream",
@@ -13,6 +17,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(broker_app, name="broker")
+app.add_typer(data_app, name="data")
+app.add_typer(model_app, name="model")
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(worker_app, name="worker")
 
 
 def main() -> None:

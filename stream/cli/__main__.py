@@ -1,0 +1,5 @@
+"""`python -m stream.cli ...` is `fraudstream ...` (tests run workers this way)."""
+
+from stream.cli import main
+
+main()
