@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import joblib
 import numpy as np
 import numpy.typing as npt
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -34,6 +31,7 @@ from models.profile import profile_features, profile_scores
 from models.training import lineage, resources
 from models.training.config import TrainingConfig
 from models.training.data import SplitData, TrainingData, prepare
+from models.training.model_bytes import model_bytes as canonical_model_bytes
 from schemas.model_package import (
     CodeVersion,
     DataLineage,
@@ -90,7 +88,7 @@ def build_package(
     progress(f"training on {len(train.labels):,} rows ({int(train.labels.sum())} fraud)")
     model = train_model(train, config)
     baseline = train_baseline(train, config.seed)
-    model_bytes = _dump(model)
+    model_bytes = canonical_model_bytes(model)
 
     checkpoint: bytes | None = None
     predictor: Predictor = SklearnPredictor(model)
@@ -192,12 +190,6 @@ def train_baseline(train: SplitData, seed: int) -> Pipeline:
     )
     baseline.fit(train.features, train.labels)
     return baseline
-
-
-def _dump(model: Any) -> bytes:
-    buffer = io.BytesIO()
-    joblib.dump(model, buffer, compress=3)
-    return buffer.getvalue()
 
 
 def _check_split_matches_manifest(data: TrainingData) -> None:

@@ -83,6 +83,9 @@ def build(
     except (DatasetError, OSError, ValidationError, ValueError) as error:
         raise fail(str(error)) from None
     version = version or datetime.now(UTC).strftime("%Y%m%d.%H%M%S")
+    target = registry_dir() / f"{training.name}-{version}"
+    if target.exists():  # say so now, not after minutes of training
+        raise fail(f"{target} exists already: choose another --version")
     command = (
         f"fraudstream model build --data {transactions_id} --labels {labels_id} "
         f"--config {config} --version {version}"
