@@ -147,3 +147,22 @@ def _watermarks(consumer: Consumer, topic: str, timeout: float) -> dict[int, tup
         partition: consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
         for partition in described.partitions
     }
+
+
+def wait_for_ids(
+    bootstrap: str,
+    topic: str,
+    expected: set[str],
+    id_of: Callable[[bytes], str],
+    timeout: float = 120.0,
+) -> list[Record]:
+    """Wait until every id in `expected` appears in `topic` (duplicates allowed); return all."""
+    deadline = time.monotonic() + timeout
+    while True:
+        records = read_to_end(bootstrap, topic, max(1.0, deadline - time.monotonic()))
+        seen = {id_of(r.value or b"") for r in records}
+        if expected <= seen:
+            return records
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{topic}: {len(expected - seen)} ids missing after {timeout} s")
+        time.sleep(1.0)
