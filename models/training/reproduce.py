@@ -111,6 +111,8 @@ def reproduce_package(
     original = verify_package(package_dir, key)
     manifest = original.manifest
     request = _request(original)
+    for dataset_id in (request.transactions_id, request.labels_id):
+        store.verify(dataset_id)  # here, not minutes later inside the rebuild
     warnings = _warnings(original)
     registry = work_dir / "rebuilt"
     commit = manifest.code.git_commit

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, BinaryIO
 import typer
 from pydantic import ValidationError
 
-from models.datasets import DatasetError, DatasetStore
+from models.datasets import DatasetError, DatasetNotFoundError, DatasetStore
 from models.package import PackageError, read_manifest_unverified, verify_package
 from models.package.signing import key_id
 from models.tracking import TrackingUnavailable, log_build
@@ -175,6 +175,8 @@ def reproduce(
                 report = reproduce_package(
                     directory, signing_key(), dataset_store(), REPO_ROOT, Path(work), step
                 )
+            except DatasetNotFoundError as error:
+                raise fail(f"cannot reproduce: {error}; {_missing_data_hint(directory)}") from None
             except (PackageError, ReproduceError, DatasetError) as error:
                 raise fail(f"cannot reproduce: {error}") from None
         for warning in report.warnings:
@@ -309,6 +311,17 @@ def _score_to(
 
     return score_values(
         values, scorer, sink.write, source_name=input_file.name, batch_size=batch_size
+    )
+
+
+def _missing_data_hint(directory: Path) -> str:
+    data = read_manifest_unverified(directory).data
+    # Not "simulate it again from the recorded config": the simulator's output depends on the
+    # order of its country tables, which the manifest's sorted JSON does not keep.
+    return (
+        f"copy {dataset_store().root}/<id>/ for {data.dataset_id[:12]} and "
+        f"{data.labels_dataset_id[:12]} from where the package was built (ids are content "
+        "hashes: any copy with the same id is the same data, and loading checks it)"
     )
 
 

@@ -270,6 +270,23 @@ def test_reproduce_refuses_a_tampered_package(world: CliWorld, tmp_path: Path) -
     assert "cannot reproduce" in err and "signature.json is missing" in err
 
 
+def test_reproduce_without_the_datasets_says_where_to_get_them(
+    world: CliWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    var = tmp_path / "var"
+    shutil.copytree(world.package, var / "registry" / "packages" / world.package.name)
+    monkeypatch.setenv("FRAUD_VAR_DIR", str(var))
+    get_settings.cache_clear()
+    try:
+        code, _, err = _invoke("model", "reproduce", world.package.name)
+    finally:
+        monkeypatch.setenv("FRAUD_VAR_DIR", str(world.var))
+        get_settings.cache_clear()
+    assert code == 1
+    assert f"no dataset {world.transactions_id}" in err
+    assert "from where the package was built" in err
+
+
 def test_import_stores_good_rows_and_reports_bad_ones(world: CliWorld, tmp_path: Path) -> None:
     rows = pq.read_table(world.store.path_of(world.transactions_id)).slice(0, 5).to_pylist()
     records = [json.loads(row_as_json(row)) for row in rows]
