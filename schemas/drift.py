@@ -3,13 +3,18 @@ profile over one window, plus live performance from delayed labels.
 
 Each statistic is null when it does not apply (e.g. KS for a categorical feature) or could not
 be computed (too few events); `alert` says whether the one named by `alert_statistic` crossed
-its `threshold`.
+its `threshold`. Alerts are raised on effect sizes (PSI, total variation, shares, ratios), never
+on p-values: with thousands of events per window every p-value is tiny. How each statistic is
+computed, and why the thresholds are what they are, is documented in `models.drift`.
+
+Version 2 added the optional fields marked "(v2)"; a version-1 report reads as version 2 with
+them null (`DRIFT_REPORT_UPGRADES`).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import Field, model_validator
 
@@ -25,8 +30,9 @@ from schemas.primitives import (
     SchemaVersion,
     VersionLabel,
 )
+from schemas.versions import UpgradeRegistry
 
-DRIFT_REPORT_SCHEMA_VERSION = 1
+DRIFT_REPORT_SCHEMA_VERSION = 2
 
 
 class WindowKind(StrEnum):
@@ -49,9 +55,14 @@ class DriftWindow(Part):
 
 class DriftStatistic(StrEnum):
     PSI = "psi"  # population stability index over the profile's bins
-    KS = "ks"  # two-sample Kolmogorov-Smirnov statistic
+    KS = "ks"  # largest gap between the live and reference CDFs (see FeatureDrift.ks)
     WASSERSTEIN = "wasserstein"  # earth mover's distance, in the feature's units
     CHI_SQUARE = "chi_square"  # chi-square statistic over categories
+    TOTAL_VARIATION = "total_variation"  # (v2) half the L1 distance between the two shares
+    UNSEEN_SHARE = "unseen_share"  # (v2) live share of categories training never saw
+    MISSING_RATE = "missing_rate"  # (v2) absolute change of the missing rate
+    RATE_RATIO = "rate_ratio"  # (v2) live decision rate / reference rate
+    PR_AUC_DROP = "pr_auc_drop"  # (v2) relative drop of live PR-AUC below the reference
 
 
 class FeatureKind(StrEnum):
@@ -59,11 +70,34 @@ class FeatureKind(StrEnum):
     CATEGORICAL = "categorical"
 
 
+class Histogram(Part):
+    """(v2) Live and reference shares over the reference's bins (or categories), for plots."""
+
+    labels: list[str] = Field(
+        description="One label per bin, e.g. '≤ 12.5' (upper edge), '> 300', 'POS'"
+    )
+    live: list[Probability]
+    reference: list[Probability]
+
+    @model_validator(mode="after")
+    def _aligned(self) -> Self:
+        if not len(self.labels) == len(self.live) == len(self.reference):
+            raise ValueError("labels, live and reference must have one entry per bin")
+        return self
+
+
 class FeatureDrift(Part):
     feature: FeatureName
     kind: FeatureKind
     psi: NonNegative | None = Field(default=None, description="Population stability index")
-    ks: Probability | None = Field(default=None, description="KS statistic (numeric only)")
+    ks: Probability | None = Field(
+        default=None,
+        description=(
+            "KS distance (numeric only): the largest gap between the live and reference CDFs "
+            "where the reference CDF is known, at the profile's bin edges; a lower bound of the "
+            "exact two-sample statistic, which would need the raw training values"
+        ),
+    )
     wasserstein: NonNegative | None = Field(
         default=None, description="Wasserstein distance in the feature's units (numeric only)"
     )
@@ -78,6 +112,28 @@ class FeatureDrift(Part):
     alert_statistic: DriftStatistic = Field(description="The statistic the alert is based on")
     threshold: NonNegative = Field(description="Alert when alert_statistic exceeds this")
     alert: bool
+    total_variation: Probability | None = Field(
+        default=None, description="(v2) Total variation distance over the bins or categories"
+    )
+    cohens_w: NonNegative | None = Field(
+        default=None,
+        description=(
+            "(v2) Cohen's w = sqrt(chi-square / n) of the live categories against the reference "
+            "shares (categorical only; over the categories training saw)"
+        ),
+    )
+    unseen_share: Probability | None = Field(
+        default=None,
+        description="(v2) Share of live values in categories training never saw (categorical)",
+    )
+    values_live: Count | None = Field(
+        default=None, description="(v2) Non-missing live values the statistics were computed on"
+    )
+    exempt: bool = Field(
+        default=False,
+        description="(v2) Monitored but never alerted on (see AlertThresholds.exempt_features)",
+    )
+    histogram: Histogram | None = Field(default=None, description="(v2) For plots")
 
 
 class ScoreDrift(Part):
@@ -88,6 +144,18 @@ class ScoreDrift(Part):
     alert_statistic: DriftStatistic
     threshold: NonNegative
     alert: bool
+    total_variation: Probability | None = Field(default=None, description="(v2)")
+    scores_live: Count | None = Field(
+        default=None, description="(v2) Live scores of the reference model the statistics saw"
+    )
+    span_windows: Count | None = Field(
+        default=None,
+        description=(
+            "(v2) Windows the score statistics add up: the last few, so that a model reading "
+            "calendar features is compared over whole weeks (see models.drift.monitor)"
+        ),
+    )
+    histogram: Histogram | None = Field(default=None, description="(v2) For plots")
 
 
 class OutcomeRates(Part):
@@ -101,6 +169,13 @@ class OutcomeRates(Part):
 class DecisionRateDrift(Part):
     live: OutcomeRates
     reference: OutcomeRates = Field(description="Rates on the package's evaluation split")
+    decisions_live: Count | None = Field(
+        default=None,
+        description="(v2) Live outcomes of the reference model's own thresholds counted",
+    )
+    span_windows: Count | None = Field(
+        default=None, description="(v2) Windows the live rates add up (as for the score)"
+    )
 
 
 class LivePerformance(Part):
@@ -119,6 +194,17 @@ class LivePerformance(Part):
     pr_auc: Probability | None = Field(description="Average precision over the joined scores")
     window_start: IsoTimestamp = Field(description="First event time of the labelled events")
     window_end: IsoTimestamp = Field(description="Last event time of the labelled events")
+    events: Count | None = Field(
+        default=None,
+        description=(
+            "(v2) Matured scored events evaluated: labelled ones plus those still unlabelled "
+            "after the label-maturity period, which count as genuine"
+        ),
+    )
+    flagged: Count | None = Field(default=None, description="(v2) Of those, REVIEW or DECLINE")
+    reference_pr_auc: Probability | None = Field(
+        default=None, description="(v2) PR-AUC of this package on its test split, when known"
+    )
 
 
 class AlertSeverity(StrEnum):
@@ -134,6 +220,93 @@ class DriftAlert(Part):
     severity: AlertSeverity
     value: Finite
     threshold: Finite
+    subject: str | None = Field(
+        default=None,
+        max_length=200,
+        description=(
+            "(v2) What it is about: a feature name, 'score', 'decision_rate:<OUTCOME>' or "
+            "'performance:<version>'"
+        ),
+    )
+    statistic: DriftStatistic | None = Field(default=None, description="(v2)")
+
+
+class AlertThresholds(Part):
+    """(v2) When a statistic alerts: minor → WARNING, major → CRITICAL (at or above).
+
+    Effect sizes, not p-values. The defaults and their reasons are in `models.drift`; every one
+    is configurable (FRAUD_MONITOR__THRESHOLDS__<NAME>)."""
+
+    min_events: int = Field(
+        default=1000, ge=1, description="Fewer live values than this: no statistic, no alert"
+    )
+    psi_minor: NonNegative = 0.1
+    psi_major: NonNegative = 0.2
+    total_variation_minor: Probability = 0.1
+    total_variation_major: Probability = 0.2
+    unseen_share_minor: Probability = 0.01
+    unseen_share_major: Probability = 0.05
+    missing_rate_minor: Probability = Field(
+        default=0.05, description="Absolute change of a feature's missing rate"
+    )
+    missing_rate_major: Probability = 0.15
+    rate_ratio_minor: float = Field(
+        default=2.0, gt=1, description="REVIEW/DECLINE rate ratio ≥ this or ≤ its inverse"
+    )
+    rate_ratio_major: float = Field(default=3.0, gt=1)
+    min_expected_decisions: NonNegative = Field(
+        default=50, description="Rate ratios only when the reference rate expects this many"
+    )
+    pr_auc_drop_minor: Probability = Field(
+        default=0.2, description="Relative drop of live PR-AUC below the package's test PR-AUC"
+    )
+    pr_auc_drop_major: Probability = 0.4
+    min_positives: int = Field(
+        default=200, ge=1, description="PR-AUC alerts only with this many fraud labels"
+    )
+    exempt_features: list[FeatureName] = Field(
+        default=["hour_of_day", "day_of_week"],
+        description=(
+            "Reported, never alerted on: calendar features, whose distribution in any window "
+            "shorter than a week differs from the profile's by construction"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _minor_below_major(self) -> Self:
+        pairs = (
+            (self.psi_minor, self.psi_major),
+            (self.total_variation_minor, self.total_variation_major),
+            (self.unseen_share_minor, self.unseen_share_major),
+            (self.missing_rate_minor, self.missing_rate_major),
+            (self.rate_ratio_minor, self.rate_ratio_major),
+            (self.pr_auc_drop_minor, self.pr_auc_drop_major),
+        )
+        if any(minor > major for minor, major in pairs):
+            raise ValueError("every minor threshold must be at most its major one")
+        return self
+
+
+class LabelJoinStats(Part):
+    """(v2) The delayed-label join since the monitor started (cumulative counts)."""
+
+    entries: Count = Field(description="Scoring-log entries taken into the join")
+    duplicate_entries: Count = Field(description="Entries for a transaction already pending")
+    labels: Count = Field(description="Labels read")
+    labels_joined: Count = Field(description="Labels attached to a pending entry (first label)")
+    labels_duplicate: Count = Field(
+        description="Further labels for an entry that had one (the latest labelled_at wins)"
+    )
+    labels_unmatched: Count = Field(
+        description="Labels with no pending entry: matured already, evicted, or never scored"
+    )
+    matured_labelled: Count = Field(description="Entries evaluated with their label")
+    matured_unlabelled: Count = Field(
+        description="Entries expired without a label after the maturity period: genuine"
+    )
+    evicted: Count = Field(description="Entries dropped unmatured for space: not evaluated")
+    pending: Count = Field(description="Entries waiting for their label now")
+    maturity_days: NonNegative = Field(description="The label-maturity period (entry TTL)")
 
 
 class DriftReport(Record):
@@ -152,3 +325,16 @@ class DriftReport(Record):
     decision_rates: DecisionRateDrift
     performance: list[LivePerformance] = Field(description="One entry per model version")
     alerts: list[DriftAlert]
+    thresholds: AlertThresholds | None = Field(
+        default=None, description="(v2) The thresholds the alerts were decided with"
+    )
+    label_join: LabelJoinStats | None = Field(default=None, description="(v2)")
+
+
+DRIFT_REPORT_UPGRADES = UpgradeRegistry("DriftReport", DRIFT_REPORT_SCHEMA_VERSION)
+
+
+@DRIFT_REPORT_UPGRADES.register(1)
+def _v1_to_v2(report: dict[str, Any]) -> dict[str, Any]:
+    # v2 only added optional fields and enum members: a v1 report is a valid v2 one as it is.
+    return report

@@ -10,6 +10,7 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.decision import FallbackMode
+from schemas.drift import AlertThresholds
 
 
 class TopicNames(BaseModel):
@@ -26,6 +27,37 @@ class TopicNames(BaseModel):
     model_control: str = "fraud.model-control.v1"
     audit: str = "fraud.outcome-audit.v1"
     by_merchant: str = "fraud.internal.by-merchant.v1"
+
+
+class MonitorSettings(BaseModel):
+    """The drift monitor (`fraudstream monitor run`); e.g. FRAUD_MONITOR__WINDOW_KIND=count."""
+
+    model_config = {"frozen": True}
+
+    group_id: str = Field(default="fraudstream-monitor", description="Its consumer group")
+    window_kind: Literal["time", "count"] = "time"
+    window_seconds: float = Field(default=86_400.0, gt=0, description="Time windows, event time")
+    window_events: int = Field(default=50_000, ge=1, description="Count windows")
+    prediction_span: int = Field(
+        default=7, ge=1, description="Windows the score and decision rates are compared over"
+    )
+    idle_close_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="Close an open window after this long without input; 0: never",
+    )
+    label_maturity_days: float = Field(
+        default=60.0, ge=0, description="Unlabelled this long after the event: genuine"
+    )
+    join_max_entries: int = Field(default=1_000_000, ge=1)
+    early_labels_max: int = Field(default=100_000, ge=0)
+    performance_window: int = Field(default=50_000, ge=1, description="Matured events per model")
+    rebuild_join_state: bool = Field(
+        default=True, description="On start, re-read the last maturity period to refill the join"
+    )
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=6068, ge=0, le=65535, description="0: no /metrics server")
+    thresholds: AlertThresholds = AlertThresholds()
 
 
 class Settings(BaseSettings):
@@ -79,6 +111,7 @@ class Settings(BaseSettings):
         default=None,
         description="Also log each model build to this MLflow tracking server (extra `mlflow`)",
     )
+    monitor: MonitorSettings = MonitorSettings()
 
     @property
     def worker_data_dir(self) -> Path:

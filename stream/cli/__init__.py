@@ -7,6 +7,7 @@ import typer
 from stream.cli.broker import broker_app
 from stream.cli.data_cli import data_app
 from stream.cli.models_cli import model_app
+from stream.cli.monitor_cli import monitor_app
 from stream.cli.schemas_cli import schemas_app
 from stream.cli.worker_cli import worker_app
 
@@ -19,6 +20,7 @@ app = typer.Typer(
 app.add_typer(broker_app, name="broker")
 app.add_typer(data_app, name="data")
 app.add_typer(model_app, name="model")
+app.add_typer(monitor_app, name="monitor")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(worker_app, name="worker")
 

@@ -1,0 +1,233 @@
+"""One closed window against the reference: the report's statistics and the alerts they raise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from models.drift.alerts import SEVERITY_RANK, alert, grade
+from models.drift.stats import binned_ks, cohens_w, psi, shares_of, total_variation
+from models.drift.window import FeatureTally, PredictionTally
+from models.features.facts import CHANNELS, ENTRY_MODES
+from models.profile import OUTCOMES
+from schemas.drift import (
+    AlertSeverity,
+    AlertThresholds,
+    DecisionRateDrift,
+    DriftAlert,
+    DriftStatistic,
+    FeatureDrift,
+    FeatureKind,
+    Histogram,
+    LivePerformance,
+    OutcomeRates,
+    ScoreDrift,
+)
+from schemas.model_package import FeatureProfile, ScoreProfile
+
+CATEGORY_NAMES: dict[str, Sequence[str]] = {"channel": CHANNELS, "entry_mode": ENTRY_MODES}
+"""Readable names of the integer category codes, for plots."""
+UNSEEN_LABEL = "(unseen)"
+
+
+def feature_drift(
+    profile: FeatureProfile, tally: FeatureTally, thresholds: AlertThresholds
+) -> tuple[FeatureDrift, list[DriftAlert]]:
+    exempt = profile.name in thresholds.exempt_features
+    total = tally.present + tally.missing
+    missing_live = tally.missing / total if total else None
+    alerts: list[DriftAlert] = []
+    if profile.kind == "numeric":
+        primary = DriftStatistic.PSI
+        labels = bin_labels(profile.bin_edges)
+        live = shares_of(tally.bins)
+        reference = np.asarray(profile.bin_shares, dtype=np.float64)
+        unseen_share = None
+    else:
+        primary = DriftStatistic.TOTAL_VARIATION
+        labels = [_category_label(profile.name, code) for code in profile.categories]
+        labels.append(UNSEEN_LABEL)
+        live = shares_of([*tally.bins.tolist(), tally.unseen])
+        reference = np.asarray([*profile.categories.values(), 0.0], dtype=np.float64)
+        unseen_share = tally.unseen / tally.present if tally.present else None
+    enough = tally.present >= thresholds.min_events and len(reference) > 0
+    stats = {
+        DriftStatistic.PSI: psi(live, reference) if enough else None,
+        DriftStatistic.TOTAL_VARIATION: total_variation(live, reference) if enough else None,
+    }
+    ks = binned_ks(live, reference) if enough and profile.kind == "numeric" else None
+    w = cohens_w(tally.bins, reference[:-1]) if enough and profile.kind != "numeric" else None
+
+    if not exempt:
+        alerts.extend(_graded(profile.name, primary, stats[primary], thresholds))
+        if enough and unseen_share is not None:
+            alerts.extend(
+                _graded(profile.name, DriftStatistic.UNSEEN_SHARE, unseen_share, thresholds)
+            )
+        if total >= thresholds.min_events and missing_live is not None:
+            shift = abs(missing_live - profile.missing_rate)
+            alerts.extend(_graded(profile.name, DriftStatistic.MISSING_RATE, shift, thresholds))
+    worst = max(alerts, key=lambda a: SEVERITY_RANK[a.severity], default=None)
+    drift = FeatureDrift(
+        feature=profile.name,
+        kind=FeatureKind(profile.kind),
+        psi=stats[DriftStatistic.PSI],
+        ks=ks,
+        missing_rate_live=missing_live,
+        missing_rate_reference=profile.missing_rate,
+        alert_statistic=worst.statistic if worst and worst.statistic else primary,
+        threshold=worst.threshold if worst else _minor(primary, thresholds),
+        alert=worst is not None,
+        total_variation=stats[DriftStatistic.TOTAL_VARIATION],
+        cohens_w=w,
+        unseen_share=unseen_share,
+        values_live=tally.present,
+        exempt=exempt,
+        histogram=_histogram(labels, live, reference) if tally.present else None,
+    )
+    return drift, alerts
+
+
+def score_drift(
+    profile: ScoreProfile | None,
+    tally: PredictionTally,
+    span: int,
+    thresholds: AlertThresholds,
+    alerting: bool = True,
+) -> tuple[ScoreDrift, list[DriftAlert]]:
+    """`tally` adds up the last `span` windows (see models.drift.monitor)."""
+    if profile is None or tally.score_bins is None:
+        return ScoreDrift(
+            alert_statistic=DriftStatistic.PSI, threshold=thresholds.psi_minor, alert=False
+        ), []
+    live = shares_of(tally.score_bins)
+    reference = np.asarray(profile.bin_shares, dtype=np.float64)
+    enough = tally.scores >= thresholds.min_events
+    value = psi(live, reference) if enough else None
+    alerts = _graded("score", DriftStatistic.PSI, value, thresholds) if alerting else []
+    return ScoreDrift(
+        psi=value,
+        ks=binned_ks(live, reference) if enough else None,
+        mean_live=min(1.0, tally.score_sum / tally.scores) if tally.scores else None,
+        mean_reference=None,  # the score profile keeps bins and rates, not the mean
+        alert_statistic=DriftStatistic.PSI,
+        threshold=alerts[0].threshold if alerts else thresholds.psi_minor,
+        alert=bool(alerts),
+        total_variation=total_variation(live, reference) if enough else None,
+        scores_live=tally.scores,
+        span_windows=span,
+        histogram=_histogram(bin_labels(profile.bin_edges), live, reference)
+        if tally.scores
+        else None,
+    ), alerts
+
+
+def decision_rates(
+    profile: ScoreProfile | None,
+    tally: PredictionTally,
+    span: int,
+    thresholds: AlertThresholds,
+    alerting: bool = True,
+) -> tuple[DecisionRateDrift, list[DriftAlert]]:
+    decided = sum(tally.outcomes[o] for o in OUTCOMES)
+    live = {o: tally.outcomes[o] / decided if decided else 0.0 for o in OUTCOMES}
+    expected = profile.outcome_rates if profile is not None else {}
+    reference = {o: float(expected.get(o, 0.0)) for o in OUTCOMES}
+    alerts: list[DriftAlert] = []
+    for outcome in ("REVIEW", "DECLINE"):
+        rate = reference[outcome]
+        if not alerting or rate <= 0 or decided * rate < thresholds.min_expected_decisions:
+            continue
+        ratio = live[outcome] / rate
+        subject = f"decision_rate:{outcome}"
+        severity = grade(
+            max(ratio, 1 / ratio) if ratio > 0 else float("inf"),
+            thresholds.rate_ratio_minor,
+            thresholds.rate_ratio_major,
+        )
+        if severity is not None:
+            crossed = (
+                thresholds.rate_ratio_major
+                if severity is AlertSeverity.CRITICAL
+                else thresholds.rate_ratio_minor
+            )
+            threshold = crossed if ratio >= 1 else 1 / crossed
+            alerts.append(alert(subject, DriftStatistic.RATE_RATIO, severity, ratio, threshold))
+    return DecisionRateDrift(
+        live=_rates(live), reference=_rates(reference), decisions_live=decided, span_windows=span
+    ), alerts
+
+
+def performance_alerts(
+    performance: Sequence[LivePerformance], thresholds: AlertThresholds
+) -> list[DriftAlert]:
+    alerts: list[DriftAlert] = []
+    for entry in performance:
+        reference = entry.reference_pr_auc
+        if (
+            reference is None
+            or reference <= 0
+            or entry.pr_auc is None
+            or entry.positives < thresholds.min_positives
+        ):
+            continue
+        drop = max(0.0, (reference - entry.pr_auc) / reference)
+        alerts.extend(
+            _graded(
+                f"performance:{entry.model.version}", DriftStatistic.PR_AUC_DROP, drop, thresholds
+            )
+        )
+    return alerts
+
+
+def bin_labels(edges: Sequence[float]) -> list[str]:
+    """'≤ e0', '≤ e1', …, '> e_last': each bin by its upper edge, short enough for a plot axis."""
+    if not edges:
+        return ["(all)"]
+    shown = [f"{edge:.4g}" for edge in edges]
+    return [*(f"≤ {edge}" for edge in shown), f"> {shown[-1]}"]
+
+
+def _category_label(feature: str, code: str) -> str:
+    names = CATEGORY_NAMES.get(feature)
+    if names is not None and code.isdigit() and int(code) < len(names):
+        return names[int(code)]
+    return code
+
+
+_THRESHOLDS = {
+    DriftStatistic.PSI: ("psi_minor", "psi_major"),
+    DriftStatistic.TOTAL_VARIATION: ("total_variation_minor", "total_variation_major"),
+    DriftStatistic.UNSEEN_SHARE: ("unseen_share_minor", "unseen_share_major"),
+    DriftStatistic.MISSING_RATE: ("missing_rate_minor", "missing_rate_major"),
+    DriftStatistic.PR_AUC_DROP: ("pr_auc_drop_minor", "pr_auc_drop_major"),
+}
+
+
+def _minor(statistic: DriftStatistic, thresholds: AlertThresholds) -> float:
+    return float(getattr(thresholds, _THRESHOLDS[statistic][0]))
+
+
+def _graded(
+    subject: str, statistic: DriftStatistic, value: float | None, thresholds: AlertThresholds
+) -> list[DriftAlert]:
+    minor_name, major_name = _THRESHOLDS[statistic]
+    minor, major = getattr(thresholds, minor_name), getattr(thresholds, major_name)
+    severity = grade(value, minor, major)
+    if severity is None or value is None:
+        return []
+    threshold = major if severity is AlertSeverity.CRITICAL else minor
+    return [alert(subject, statistic, severity, value, threshold)]
+
+
+def _histogram(labels: list[str], live: np.ndarray, reference: np.ndarray) -> Histogram:
+    return Histogram(
+        labels=labels,
+        live=[min(1.0, max(0.0, float(x))) for x in live],
+        reference=[min(1.0, max(0.0, float(x))) for x in reference],
+    )
+
+
+def _rates(rates: dict[str, float]) -> OutcomeRates:
+    return OutcomeRates(approve=rates["APPROVE"], review=rates["REVIEW"], decline=rates["DECLINE"])

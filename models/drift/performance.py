@@ -1,0 +1,110 @@
+"""Live precision, recall and PR-AUC per model version, over its latest matured events.
+
+Each model version (name, version, content hash) keeps its last `window` matured events in a
+ring: every report shows the quality over the same number of recent outcomes, however the drift
+windows are cut. Flagged = the model's own outcome is REVIEW or DECLINE; positive = the final
+label is fraud (unlabelled after maturity = genuine, see models.drift.join).
+
+PR-AUC is scikit-learn's average precision. It depends on the fraud rate, so a change of the
+fraud mix moves it even when the model is as good as before: the alert on it compares with the
+package's test PR-AUC and waits for `min_positives` fraud labels.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import average_precision_score
+
+from models.drift.events import FLAGGED_OUTCOMES, utc_from_ms
+from models.drift.join import Matured
+from schemas.base import DeploymentRole, ModelRef
+from schemas.drift import LivePerformance
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    event_ms: int
+    score: float
+    flagged: bool
+    is_fraud: bool
+    labelled: bool
+
+
+class _ModelRing:
+    def __init__(self, role: DeploymentRole, size: int) -> None:
+        self.role = role
+        self.outcomes: deque[_Outcome] = deque(maxlen=size)
+
+
+class PerformanceTracker:
+    def __init__(self, window: int = 50_000, max_models: int = 16) -> None:
+        if window < 1 or max_models < 1:
+            raise ValueError("window and max_models must be positive")
+        self.window = window
+        self.max_models = max_models
+        self._models: OrderedDict[ModelRef, _ModelRing] = OrderedDict()
+
+    def add(self, matured: Matured) -> None:
+        for output in matured.outputs:
+            ring = self._models.get(output.model)
+            if ring is None:
+                if len(self._models) >= self.max_models:
+                    self._models.popitem(last=False)  # the version not seen for longest
+                ring = self._models[output.model] = _ModelRing(output.role, self.window)
+            else:
+                self._models.move_to_end(output.model)
+                ring.role = output.role
+            ring.outcomes.append(
+                _Outcome(
+                    matured.event_ms,
+                    output.score,
+                    output.outcome in FLAGGED_OUTCOMES,
+                    matured.is_fraud,
+                    matured.labelled,
+                )
+            )
+
+    def snapshot(
+        self, reference: ModelRef, reference_pr_auc: float | None
+    ) -> list[LivePerformance]:
+        """One entry per model version with matured events, the reference model first."""
+        order = sorted(self._models, key=lambda model: model != reference)
+        return [
+            _performance(
+                model,
+                self._models[model],
+                reference_pr_auc if model == reference else None,
+            )
+            for model in order
+            if self._models[model].outcomes
+        ]
+
+
+def _performance(
+    model: ModelRef, ring: _ModelRing, reference_pr_auc: float | None
+) -> LivePerformance:
+    outcomes = ring.outcomes
+    scores = np.fromiter((o.score for o in outcomes), dtype=np.float64, count=len(outcomes))
+    fraud = np.fromiter((o.is_fraud for o in outcomes), dtype=bool, count=len(outcomes))
+    flagged = np.fromiter((o.flagged for o in outcomes), dtype=bool, count=len(outcomes))
+    positives = int(fraud.sum())
+    true_positives = int((fraud & flagged).sum())
+    flagged_count = int(flagged.sum())
+    both_classes = 0 < positives < len(outcomes)
+    return LivePerformance(
+        model=model,
+        role=ring.role,
+        labels_joined=sum(1 for o in outcomes if o.labelled),
+        positives=positives,
+        precision=true_positives / flagged_count if flagged_count else None,
+        recall=true_positives / positives if positives else None,
+        pr_auc=float(average_precision_score(fraud, scores)) if both_classes else None,
+        window_start=utc_from_ms(min(o.event_ms for o in outcomes)),
+        window_end=utc_from_ms(max(o.event_ms for o in outcomes)),
+        events=len(outcomes),
+        flagged=flagged_count,
+        reference_pr_auc=reference_pr_auc,
+    )

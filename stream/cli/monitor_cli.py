@@ -1,0 +1,252 @@
+"""`fraudstream monitor run | report | evaluate`: the drift and performance monitor."""
+
+from __future__ import annotations
+
+import logging.config
+import signal
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from stream.settings import get_settings
+
+if TYPE_CHECKING:
+    from models.drift.evaluation import FalseAlarms, ShiftEvaluation
+    from models.simulator import ShiftConfig
+
+DEFAULT_SHIFTS = ["amount_scale=1.5", "ecom_share=0.3"]
+
+monitor_app = typer.Typer(
+    help="Watch live inputs, scores and delayed labels against the package's training profile.",
+    no_args_is_help=True,
+)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@monitor_app.command("run")
+def run_command(
+    package: Annotated[
+        Path | None,
+        typer.Option(help="Package whose profile is the reference (default: FRAUD_MODEL_PACKAGE)"),
+    ] = None,
+) -> None:
+    """Consume the scoring log and labels; publish one drift report per window; serve /metrics.
+
+    Configured by FRAUD_MONITOR__* (window kind and size, thresholds, label maturity, ...).
+    Runs until SIGTERM or Ctrl-C.
+    """
+    from prometheus_client import start_http_server
+
+    from models.drift import reference_from_manifest
+    from models.package import PackageError, verify_package
+    from stream.logs import logging_config
+    from stream.monitor import MonitorMetrics, MonitorRunner, monitor_config
+
+    settings = get_settings()
+    directory = package or settings.model_package
+    if directory is None:
+        raise _fail("no package: pass --package or set FRAUD_MODEL_PACKAGE", 2)
+    try:
+        # Verified (signature and file hashes) though nothing is unpickled: the reference
+        # decides what is called drift, so it must be the package it claims to be.
+        manifest = verify_package(directory, settings.signing_key.get_secret_value().encode())
+    except PackageError as exc:
+        raise _fail(str(exc)) from exc
+    config = monitor_config(settings)
+    logging.config.dictConfig(logging_config(settings.log_level, config.worker_id))
+    metrics = MonitorMetrics()
+    server = None
+    if settings.monitor.metrics_port:
+        server, _ = start_http_server(
+            settings.monitor.metrics_port, addr=settings.monitor.metrics_host,
+            registry=metrics.registry,
+        )  # fmt: skip
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runner = MonitorRunner(config, reference_from_manifest(manifest.manifest), metrics)
+    try:
+        published = runner.run(stop)
+    finally:
+        if server is not None:
+            server.shutdown()
+    typer.echo(f"monitor stopped after {published} reports")
+
+
+@monitor_app.command("report")
+def report_command(
+    out: Annotated[Path, typer.Option(help="HTML file to write")] = Path("report.html"),
+    from_topic: Annotated[
+        bool, typer.Option("--from-topic", help="Read the drift-reports topic (the default)")
+    ] = False,
+    from_file: Annotated[
+        Path | None, typer.Option("--from-file", help="Read a JSON-lines file of reports")
+    ] = None,
+    topic: Annotated[str | None, typer.Option(help="Topic (default: settings)")] = None,
+    last: Annotated[int, typer.Option(min=1, help="Show at most the last N windows")] = 180,
+) -> None:
+    """Write a self-contained HTML page of the drift reports: histograms, trends, thresholds."""
+    from stream.monitor import html_report, reports_io
+    from stream.monitor.errors import ReportsUnreadable
+
+    if from_topic and from_file is not None:
+        raise _fail("choose one of --from-topic and --from-file", 2)
+    settings = get_settings()
+    try:
+        if from_file is not None:
+            reports, skipped = reports_io.read_file(from_file)
+            source = str(from_file)
+        else:
+            name = topic or settings.topics.drift_reports
+            reports, skipped = reports_io.read_topic(settings.kafka_bootstrap, name)
+            source = f"topic {name}"
+    except ReportsUnreadable as exc:
+        raise _fail(str(exc)) from exc
+    shown = reports_io.ordered(reports)[-last:]
+    out.write_text(html_report.render(shown), encoding="utf-8")
+    typer.echo(
+        f"{out}: {len(shown)} windows from {source}"
+        + (f" ({skipped} records that are not drift reports skipped)" if skipped else "")
+    )
+
+
+@monitor_app.command("evaluate")
+def evaluate_command(
+    events: Annotated[int, typer.Option(min=1000, help="Live events without a shift")] = 100_000,
+    shift: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A shift to detect, one run each: amount_scale=1.5, ecom_share=0.3, "
+            "new_country=PT[:share], mcc=5815[:merchant_share]"
+        ),
+    ] = None,
+    shift_day: Annotated[
+        int | None, typer.Option(help="Day the shifts start (default: a week into live)")
+    ] = None,
+    window: Annotated[str, typer.Option(help="time or count")] = "time",
+    window_hours: Annotated[float, typer.Option(min=0.01)] = 24.0,
+    window_events: Annotated[int, typer.Option(min=1)] = 2500,
+    cards: Annotated[int, typer.Option(min=10)] = 1500,
+    seed: Annotated[int, typer.Option(min=0)] = 7,
+    reports_dir: Annotated[
+        Path | None, typer.Option(help="Also write each run's reports here (JSON lines)")
+    ] = None,
+) -> None:
+    """Detection delay per shifted feature, and the false-alarm rate without a shift, measured
+    on simulated traffic through the monitor's own window logic."""
+    from models.drift import WindowSpec
+    from models.drift.evaluation import evaluate_no_drift, evaluate_shift
+    from models.drift.simulated import (
+        LIVE_START_DAY,
+        TRAIN_DAYS,
+        WARMUP_DAYS,
+        plan,
+        simulate_population,
+        train_reference,
+    )
+    from schemas.drift import WindowKind
+    from stream.monitor import reports_io
+
+    if window not in ("time", "count"):
+        raise _fail("--window must be time or count", 2)
+    texts = shift or DEFAULT_SHIFTS
+    shifts = [_parse_shift(text) for text in texts]
+    config = plan(events, cards, seed)
+    day = shift_day if shift_day is not None else LIVE_START_DAY + 7
+    if not LIVE_START_DAY <= day < config.n_days:
+        raise _fail(f"--shift-day must be within {LIVE_START_DAY}..{config.n_days - 1}", 2)
+    spec = WindowSpec(
+        WindowKind(window), events=window_events, length_ms=round(window_hours * 3_600_000)
+    )
+    typer.echo(
+        f"simulating {config.n_cards} cards over {config.n_days} days (seed {seed}): model and "
+        f"feature profile from days {WARMUP_DAYS}-{WARMUP_DAYS + TRAIN_DAYS - 1}, score profile "
+        f"and thresholds from days {WARMUP_DAYS + TRAIN_DAYS}-{LIVE_START_DAY - 1}, live from day "
+        f"{LIVE_START_DAY}"
+    )
+    population, snapshot = simulate_population(config, snapshot_day=day)
+    model = train_reference(population, seed)
+    alarms = evaluate_no_drift(population, model, spec)
+    _print_false_alarms(alarms, spec.kind.value)
+    if reports_dir is not None:
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        reports_io.write_file(alarms.reports, reports_dir / "no-drift.jsonl")
+    if snapshot is None:
+        raise _fail(f"no events on day {day} to start the shift from")
+    for text, parsed in zip(texts, shifts, strict=True):
+        result = evaluate_shift(
+            population, snapshot, model, parsed.model_copy(update={"start_day": day}), spec
+        )
+        _print_shift(text, day, result)
+        if reports_dir is not None:
+            name = text.split("=")[0]
+            reports_io.write_file(result.reports, reports_dir / f"shift-{name}.jsonl")
+
+
+def _parse_shift(text: str) -> ShiftConfig:
+    from models.simulator import MccShift, NewCountryShift, ShiftConfig
+
+    name, _, value = text.partition("=")
+    head, _, share = value.partition(":")
+    try:
+        if name == "amount_scale":
+            return ShiftConfig(start_day=0, amount_scale=float(value))
+        if name == "ecom_share":
+            return ShiftConfig(start_day=0, ecom_share=float(value))
+        if name == "new_country":
+            extra = {"share": float(share)} if share else {}
+            return ShiftConfig(start_day=0, new_country=NewCountryShift(country=head, **extra))
+        if name == "mcc":
+            extra = {"merchant_share": float(share)} if share else {}
+            return ShiftConfig(start_day=0, mcc=MccShift(mcc=head, **extra))
+    except ValueError as exc:
+        raise _fail(f"--shift {text}: {exc}", 2) from exc
+    raise _fail(f"--shift {text}: unknown shift {name!r}", 2)
+
+
+def _print_false_alarms(alarms: FalseAlarms, kind: str) -> None:
+    typer.echo(
+        f"\nno shift: {alarms.windows} {kind} windows, {alarms.windows_alerting} with an alert "
+        f"→ false-alarm rate {alarms.rate:.1%} per window; {sum(alarms.alerts.values())} alerts "
+        f"in {alarms.checks} subject-window checks ({alarms.per_check:.2%})"
+    )
+    for subject, count in alarms.alerts.most_common():
+        typer.echo(f"  false alarm: {subject} in {count} windows")
+    last = alarms.reports[-1] if alarms.reports else None
+    for entry in last.performance if last else []:
+        typer.echo(
+            f"  live performance ({entry.model.version}, {entry.events or 0:,} matured events, "
+            f"{entry.positives} fraud): precision {_num(entry.precision)}, recall "
+            f"{_num(entry.recall)}, PR-AUC {_num(entry.pr_auc)} "
+            f"(validation {_num(entry.reference_pr_auc)})"
+        )
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _print_shift(text: str, day: int, result: ShiftEvaluation) -> None:
+    typer.echo(
+        f"\nshift {text} from day {day}: {result.events_after_shift:,} events after it; "
+        f"features it changed: {', '.join(result.changed) or 'none'}"
+    )
+    for subject, found in sorted(result.detections.items(), key=lambda kv: kv[1].events):
+        marker = "" if subject in result.changed else "  (not a changed feature)"
+        hours = found.after.total_seconds() / 3600
+        typer.echo(
+            f"  first alert {subject}: after {found.events:,} events, {hours:.1f} h "
+            f"({found.severity}, {found.value:.3f}){marker}"
+        )
+    for name in result.missed:
+        typer.echo(f"  never alerted: {name}")
+    if result.before_shift:
+        typer.echo(f"  false alarms before the shift: {dict(result.before_shift)}")
+    if result.unaffected:
+        typer.echo(f"  false alarms on unchanged features: {dict(result.unaffected)}")

@@ -1,0 +1,119 @@
+"""The drift monitor against the real broker: scoring log and labels in, DriftReports out,
+offsets committed only behind published reports, join state refilled after a restart."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from prometheus_client import CollectorRegistry
+
+from models.drift import JoinSpec, WindowSpec
+from schemas.codec import decode_record
+from schemas.drift import AlertThresholds, DriftReport, WindowKind
+from schemas.scoring_log import ScoringLogRecord
+from stream.monitor import MonitorConfig, MonitorMetrics, MonitorRunner
+from tests.support.clients import produce, wait_for_records
+from tests.support.scoring_logs import MODEL, SimulatedLog, simulated_log
+from tests.support.topics import create_topics, unique_topic
+
+pytestmark = pytest.mark.integration
+
+WINDOW = 1000
+PARTITIONS = 2
+
+
+@pytest.fixture(scope="module")
+def data() -> SimulatedLog:
+    log = simulated_log()
+    assert len(log.logs) >= 3 * WINDOW
+    ScoringLogRecord.model_validate_json(log.logs[0])  # what the worker writes
+    return log
+
+
+def _config(bootstrap: str, topics: dict[str, str], group: str) -> MonitorConfig:
+    return MonitorConfig(
+        bootstrap=bootstrap,
+        scoring_log_topic=topics["log"],
+        labels_topic=topics["labels"],
+        reports_topic=topics["reports"],
+        group_id=group,
+        windows=WindowSpec(WindowKind.COUNT, events=WINDOW),
+        thresholds=AlertThresholds(min_events=200),
+        join=JoinSpec(maturity_days=2.0),
+        prediction_span=1,
+        idle_close_s=0,
+        publish_timeout_s=20,
+    )
+
+
+def _run(config: MonitorConfig, data: SimulatedLog, reports: int, seconds: float) -> MonitorRunner:
+    runner = MonitorRunner(config, data.reference, MonitorMetrics(CollectorRegistry()))
+    runner.run(threading.Event(), max_reports=reports, max_seconds=seconds)
+    return runner
+
+
+def _committed(bootstrap: str, group: str, topic: str) -> int:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        offsets = consumer.committed(
+            [TopicPartition(topic, p) for p in range(PARTITIONS)], timeout=10
+        )
+        return sum(max(tp.offset, 0) for tp in offsets)
+    finally:
+        consumer.close()
+
+
+def test_monitor_publishes_reports_commits_behind_them_and_resumes(
+    kafka_bootstrap: str, topic_label: str, data: SimulatedLog
+) -> None:
+    topics = {name: unique_topic(f"{topic_label}-{name}") for name in ("log", "labels", "reports")}
+    create_topics(kafka_bootstrap, topics.values(), partitions=PARTITIONS)
+    group = f"monitor-{uuid.uuid4().hex[:8]}"
+    first = 2 * WINDOW + 150  # two full windows, and 150 events of an open third one
+    produce(kafka_bootstrap, topics["log"], [(b"C-bad", b"{not a scoring log")])
+    produce(kafka_bootstrap, topics["log"], list(zip(data.keys, data.logs, strict=True))[:first])
+    produce(kafka_bootstrap, topics["labels"], [*data.labels, data.labels[0]])  # one duplicate
+
+    runner = _run(_config(kafka_bootstrap, topics, group), data, reports=2, seconds=45)
+    assert runner.published == 2
+    value = runner.metrics.registry.get_sample_value
+    assert value("fraud_monitor_records_total", {"topic": topics["log"], "result": "undecodable"})
+    records = wait_for_records(kafka_bootstrap, topics["reports"], 2, timeout=20)
+    reports = sorted(
+        (decode_record(DriftReport, r.value) for r in records), key=lambda r: r.window.start
+    )
+    assert all(r.window.n == WINDOW and r.model == MODEL for r in reports)
+    assert {r.key for r in records} == {MODEL.name.encode()}
+    report = reports[-1]
+    assert [f.feature for f in report.features] == list(data.reference.feature_names)
+    assert all(f.exempt or f.psi is not None for f in report.features if f.kind.value == "numeric")
+    assert report.score.psi is not None and report.decision_rates.decisions_live == WINDOW
+    assert report.label_join is not None and report.label_join.labels == len(data.labels) + 1
+    assert report.label_join.labels_joined > 0
+    [performance] = report.performance
+    assert performance.model == MODEL and performance.events
+    # Committed: everything in the two reported windows (and the bad record), not the open one.
+    assert _committed(kafka_bootstrap, group, topics["log"]) == 2 * WINDOW + 1
+
+    # A restart refills the join from the log (record timestamps are recent), redoes no window,
+    # and counts the 150 open events again in its first window.
+    produce(
+        kafka_bootstrap,
+        topics["log"],
+        list(zip(data.keys, data.logs, strict=True))[first : first + WINDOW],
+    )
+    again = _run(_config(kafka_bootstrap, topics, group), data, reports=1, seconds=45)
+    assert again.published == 1
+    value = again.metrics.registry.get_sample_value
+    assert value("fraud_monitor_records_total", {"topic": topics["log"], "result": "replayed"}) == (
+        2 * WINDOW
+    )
+    records = wait_for_records(kafka_bootstrap, topics["reports"], 3, timeout=20)
+    assert len(records) == 3
+    third = max((decode_record(DriftReport, r.value) for r in records), key=lambda r: r.window.end)
+    assert third.window.n == WINDOW
+    assert third.label_join is not None and third.label_join.entries == 3 * WINDOW
+    assert _committed(kafka_bootstrap, group, topics["log"]) == 3 * WINDOW + 1

@@ -1,0 +1,258 @@
+"""The DriftMonitor end to end on hand-made data: statistics, alerts, performance, report."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from models.drift import DriftMonitor, JoinSpec, WindowSpec
+from models.drift.compare import bin_labels
+from schemas.codec import encode_record
+from schemas.drift import (
+    AlertSeverity,
+    AlertThresholds,
+    DriftReport,
+    DriftStatistic,
+    WindowKind,
+)
+from schemas.label import FraudLabel, LabelSource
+from tests.support.drift_data import (
+    CHAMPION,
+    DAY_MS,
+    MISSING,
+    SHADOW,
+    T0,
+    T0_MS,
+    event,
+    reference,
+)
+
+GENERATED = datetime(2026, 4, 1, tzinfo=UTC)
+SMALL = AlertThresholds(min_events=100, min_expected_decisions=5, min_positives=2)
+
+
+def _monitor(
+    events: int = 400,
+    thresholds: AlertThresholds = SMALL,
+    span: int = 1,
+    join: JoinSpec | None = None,
+) -> DriftMonitor:
+    return DriftMonitor(
+        reference(),
+        WindowSpec(WindowKind.COUNT, events=events),
+        thresholds,
+        join,
+        clock=lambda: GENERATED,
+        prediction_span=span,
+    )
+
+
+def _like_reference(index: int) -> tuple[float, float, float, str]:
+    """Amount, channel, score, outcome: cycles through the reference shares exactly."""
+    amount = (5.0, 15.0, 25.0, 35.0)[index % 4]
+    channel = (0.0,) * 6 + (1.0,) * 3 + (2.0,)
+    score = (0.05,) * 10 + (0.3,) * 6 + (0.7,) * 4
+    outcome = ("APPROVE",) * 45 + ("REVIEW",) * 4 + ("DECLINE",)
+    return amount, channel[index % 10], score[index % 20], outcome[index % 50]
+
+
+def _run(monitor: DriftMonitor, count: int, shift: bool = False) -> list[DriftReport]:
+    reports = []
+    for index in range(count):
+        amount, channel, score, outcome = _like_reference(index)
+        if shift:
+            amount, channel = amount + 10.0, 1.0 if index % 2 else channel
+        reports.extend(monitor.feed(event(index, amount, channel, score, outcome)))
+    return reports
+
+
+def test_live_data_like_the_reference_raises_nothing() -> None:
+    [report] = _run(_monitor(), 400)
+    amount, channel = report.features
+    assert amount.psi == pytest.approx(0.0, abs=1e-12)
+    assert amount.ks == pytest.approx(0.0, abs=1e-12)
+    assert channel.total_variation == pytest.approx(0.0, abs=1e-12)
+    assert channel.cohens_w == pytest.approx(0.0, abs=1e-12)
+    assert channel.unseen_share == 0.0
+    assert report.score.psi == pytest.approx(0.0, abs=1e-12)
+    assert report.decision_rates.live.review == pytest.approx(0.08)
+    assert report.alerts == []
+    assert not amount.alert and amount.alert_statistic is DriftStatistic.PSI
+    assert channel.alert_statistic is DriftStatistic.TOTAL_VARIATION
+
+
+def test_a_shift_raises_graded_alerts_with_what_crossed_which_threshold() -> None:
+    [report] = _run(_monitor(), 400, shift=True)
+    amount, channel = report.features
+    # Amounts move one bin up: shares 0, .25, .25, .5 against .25 each.
+    assert amount.psi == pytest.approx(
+        (1e-4 - 0.25) * math.log(1e-4 / 0.25) + 0.25 * math.log(2), rel=1e-9
+    )
+    assert amount.alert and amount.alert_statistic is DriftStatistic.PSI
+    assert amount.threshold == SMALL.psi_major
+    # Every odd event moves to ECOM: POS 30%, ECOM 70%, ATM 0% against 60/30/10 → TV 0.4.
+    assert channel.total_variation == pytest.approx(0.4)
+    by_subject = {(a.subject, a.statistic): a for a in report.alerts}
+    assert by_subject[("amount", DriftStatistic.PSI)].severity is AlertSeverity.CRITICAL
+    tv = by_subject[("channel", DriftStatistic.TOTAL_VARIATION)]
+    assert (tv.severity, tv.threshold, tv.what) == (
+        AlertSeverity.CRITICAL,
+        0.2,
+        "channel total_variation",
+    )
+
+
+def test_too_few_events_give_no_statistic_and_no_alert() -> None:
+    monitor = _monitor(events=50)
+    [report] = _run(monitor, 50, shift=True)
+    assert all(f.psi is None and f.total_variation is None for f in report.features)
+    assert report.score.psi is None
+    assert report.alerts == []
+    assert report.features[0].histogram is not None  # shares are still shown
+
+
+def test_exempt_features_are_reported_but_never_alert() -> None:
+    thresholds = SMALL.model_copy(update={"exempt_features": ["amount"]})
+    [report] = _run(_monitor(thresholds=thresholds), 400, shift=True)
+    amount = report.features[0]
+    assert amount.exempt and amount.psi is not None and amount.psi > 0.2
+    assert not amount.alert
+    assert "amount" not in {a.subject for a in report.alerts}
+
+
+def test_unseen_categories_and_missing_values_alert_on_their_own() -> None:
+    monitor = _monitor()
+    reports = []
+    for index in range(400):
+        amount, channel, score, outcome = _like_reference(index)
+        if index % 10 == 0:
+            channel = 7.0  # a channel training never saw: 10%
+        if index % 5 == 0:
+            amount = MISSING  # 20% missing against 0% in training
+        reports.extend(monitor.feed(event(index, amount, channel, score, outcome)))
+    [report] = reports
+    amount_drift, channel_drift = report.features
+    assert channel_drift.unseen_share == pytest.approx(0.1)
+    assert amount_drift.missing_rate_live == pytest.approx(0.2)
+    kinds = {(a.subject, a.statistic, a.severity) for a in report.alerts}
+    assert ("channel", DriftStatistic.UNSEEN_SHARE, AlertSeverity.CRITICAL) in kinds
+    assert ("amount", DriftStatistic.MISSING_RATE, AlertSeverity.CRITICAL) in kinds
+    histogram = channel_drift.histogram
+    assert histogram is not None and histogram.labels == ["POS", "ECOM", "ATM", "(unseen)"]
+
+
+def test_decision_rate_ratio_alerts_need_enough_expected_decisions() -> None:
+    monitor = _monitor(events=200)
+    reports = []
+    for index in range(200):
+        amount, channel, score, _ = _like_reference(index)
+        outcome = "REVIEW" if index % 4 == 0 else "APPROVE"  # 25% against 8%: ×3.1
+        reports.extend(monitor.feed(event(index, amount, channel, score, outcome)))
+    [report] = reports
+    [alert] = [a for a in report.alerts if a.statistic is DriftStatistic.RATE_RATIO]
+    assert alert.subject == "decision_rate:REVIEW"
+    assert alert.value == pytest.approx(0.25 / 0.08)
+    assert alert.severity is AlertSeverity.CRITICAL
+    # DECLINE: 0 live against 2% → 4 expected, fewer than min_expected_decisions (5): not judged
+    assert not any(a.subject == "decision_rate:DECLINE" for a in report.alerts)
+
+
+def test_score_and_decision_rates_wait_for_a_full_span() -> None:
+    monitor = _monitor(events=200, span=3)
+    reports = []
+    for index in range(800):
+        amount, channel, _, outcome = _like_reference(index)
+        reports.extend(monitor.feed(event(index, amount, channel, 0.9, outcome)))
+    spans = [r.score.span_windows for r in reports]
+    assert spans == [1, 2, 3, 3]
+    score_alerts = [any(a.subject == "score" for a in r.alerts) for r in reports]
+    assert score_alerts == [False, False, True, True]
+    assert reports[1].score.scores_live == 400
+
+
+def test_live_performance_per_model_version_from_delayed_labels() -> None:
+    monitor = _monitor(events=10, join=JoinSpec(maturity_days=1.0))
+    # Ten events: champion flags 0-3 (DECLINE), shadow scores reversed; fraud = 0, 1, 5.
+    for index in range(10):
+        flagged = index < 4
+        monitor.feed(
+            event(
+                index,
+                score=0.9 - index * 0.05,
+                outcome="DECLINE" if flagged else "APPROVE",
+                shadow_score=0.1 + index * 0.05,
+            )
+        )
+    labelled_at = T0 + timedelta(hours=12)
+    for index, fraud in ((0, True), (1, True), (5, True), (2, False), (0, True)):
+        monitor.observe_label(
+            FraudLabel(
+                transaction_id=f"T{index:08d}",
+                card_id="C1",
+                is_fraud=fraud,
+                label_source=LabelSource.CHARGEBACK if fraud else LabelSource.CLEARED,
+                labelled_at=labelled_at,
+            )
+        )
+    # Ten more events, a day later: the first ten mature; their window reports them.
+    reports = []
+    for index in range(10, 20):
+        reports.extend(monitor.feed(event(index, event_ms=T0_MS + 2 * DAY_MS + index)))
+    performance = {p.model: p for p in reports[-1].performance}
+    champion, shadow = performance[CHAMPION], performance[SHADOW]
+    assert [p.model for p in reports[-1].performance] == [CHAMPION, SHADOW]
+    assert (champion.events, champion.labels_joined, champion.positives) == (10, 4, 3)
+    assert champion.flagged == 4
+    assert champion.precision == pytest.approx(2 / 4)
+    assert champion.recall == pytest.approx(2 / 3)
+    assert champion.reference_pr_auc == 0.5
+    assert shadow.reference_pr_auc is None
+    # The shadow flags events 8 and 9 (scores 0.5, 0.55), both genuine.
+    assert (shadow.flagged, shadow.precision, shadow.recall) == (2, 0.0, 0.0)
+    assert champion.pr_auc is not None and shadow.pr_auc is not None
+    assert champion.pr_auc > shadow.pr_auc
+    join = reports[-1].label_join
+    assert join is not None
+    assert (join.labels, join.labels_joined, join.labels_duplicate) == (5, 4, 1)
+    assert (join.matured_labelled, join.matured_unlabelled) == (4, 6)
+
+
+def test_a_pr_auc_drop_alerts_once_enough_frauds_matured() -> None:
+    monitor = _monitor(events=20, join=JoinSpec(maturity_days=1.0))
+    for index in range(20):  # fraud on the lowest scores: PR-AUC far below 0.5
+        monitor.feed(event(index, score=0.9 - index * 0.04))
+    for index in (15, 17, 19):
+        monitor.observe_label(
+            FraudLabel(
+                transaction_id=f"T{index:08d}",
+                card_id="C1",
+                is_fraud=True,
+                label_source=LabelSource.CONFIRMED_FRAUD,
+                labelled_at=T0 + timedelta(hours=1),
+            )
+        )
+    reports = []
+    for index in range(20, 40):
+        reports.extend(monitor.feed(event(index, event_ms=T0_MS + 2 * DAY_MS + index)))
+    [alert] = [a for a in reports[-1].alerts if a.statistic is DriftStatistic.PR_AUC_DROP]
+    assert alert.subject == "performance:1.0.0"
+    assert alert.severity is AlertSeverity.CRITICAL
+
+
+def test_the_report_is_a_valid_record_with_a_repeatable_id() -> None:
+    [first] = _run(_monitor(), 400, shift=True)
+    [again] = _run(_monitor(), 400, shift=True)
+    assert first.report_id == again.report_id
+    assert encode_record(first) == encode_record(again)
+    assert DriftReport.model_validate_json(encode_record(first)) == first
+    assert first.window.kind is WindowKind.COUNT
+    assert (first.window.start, first.window.n) == (T0, 400)
+    assert first.model == CHAMPION
+    assert first.thresholds == SMALL
+
+
+def test_bin_labels_read_like_intervals() -> None:
+    assert bin_labels([10.0, 20.5, 1234.0]) == ["≤ 10", "≤ 20.5", "≤ 1234", "> 1234"]
+    assert bin_labels([]) == ["(all)"]

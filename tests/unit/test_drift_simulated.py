@@ -1,0 +1,113 @@
+"""The monitor on simulated traffic: silent without a shift, quick to see one.
+
+One population of about 100k live events (plus the warm-up, training and validation days that
+precede it) is simulated once for the module; a shifted copy differs from it from SHIFT_DAY on.
+Detection delay and false-alarm figures are printed (pytest -s) as well as checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from models.drift import WindowSpec
+from models.drift.evaluation import ShiftEvaluation, evaluate_no_drift, evaluate_shift
+from models.drift.simulated import (
+    DAY_MS,
+    LIVE_START_DAY,
+    Population,
+    SimulatedModel,
+    Snapshot,
+    live_rows,
+    plan,
+    simulate_population,
+    train_reference,
+)
+from models.simulator import ShiftConfig
+from schemas.drift import WindowKind
+
+LIVE_EVENTS = 100_000
+SHIFT_DAY = 80
+DAILY = WindowSpec(WindowKind.TIME, length_ms=DAY_MS)
+COUNT = WindowSpec(WindowKind.COUNT, events=2500)
+
+
+@dataclass(frozen=True)
+class World:
+    population: Population
+    snapshot: Snapshot
+    model: SimulatedModel
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    config = plan(LIVE_EVENTS, seed=11)
+    assert LIVE_START_DAY < SHIFT_DAY < config.n_days
+    population, snapshot = simulate_population(config, snapshot_day=SHIFT_DAY)
+    assert snapshot is not None
+    yield World(population, snapshot, train_reference(population, seed=11))
+
+
+@pytest.mark.parametrize("windows", [DAILY, COUNT], ids=["daily", "count-2500"])
+def test_no_shift_no_alert_over_100k_events(world: World, windows: WindowSpec) -> None:
+    rows = live_rows(world.population)
+    assert rows.stop - rows.start >= LIVE_EVENTS
+    alarms = evaluate_no_drift(world.population, world.model, windows)
+    print(
+        f"\nno shift, {windows.kind.value} windows: {alarms.windows} windows, "
+        f"{alarms.windows_alerting} alerting (false-alarm rate {alarms.rate:.1%}), "
+        f"{sum(alarms.alerts.values())} alerts in {alarms.checks} checks: {dict(alarms.alerts)}"
+    )
+    assert alarms.windows >= 35
+    assert alarms.alerts == {}
+    # Labels were joined and matured along the way (30-day maturity in the evaluation).
+    last = alarms.reports[-1]
+    assert last.label_join is not None and last.label_join.matured_labelled > 0
+    assert last.performance and last.performance[0].positives > 0
+
+
+def test_an_amount_shift_alerts_on_amount_within_a_day(world: World) -> None:
+    result = evaluate_shift(
+        world.population,
+        world.snapshot,
+        world.model,
+        ShiftConfig(start_day=SHIFT_DAY, amount_scale=2.0),
+        DAILY,
+    )
+    _print(result)
+    assert "amount" in result.changed and "channel" not in result.changed
+    detected = result.detections["amount"]
+    assert detected.events <= 4000  # the first daily window after the shift (~2,400 events)
+    assert detected.after.total_seconds() <= 24 * 3600
+    assert result.before_shift == {}
+    assert result.unaffected == {}
+
+
+def test_more_online_payments_alert_on_the_channel_features_only(world: World) -> None:
+    result = evaluate_shift(
+        world.population,
+        world.snapshot,
+        world.model,
+        ShiftConfig(start_day=SHIFT_DAY, ecom_share=0.3),
+        COUNT,
+    )
+    _print(result)
+    assert set(result.changed) == {"channel", "entry_mode", "card_present"}
+    for name in result.changed:
+        assert result.detections[name].events <= 2 * COUNT.events
+    assert result.before_shift == {}
+    assert result.unaffected == {}
+    feature_alerts = {
+        s for s in result.detections if not s.startswith(("score", "decision", "perf"))
+    }
+    assert feature_alerts == set(result.changed)
+
+
+def _print(result: ShiftEvaluation) -> None:
+    found = {
+        name: (d.events, round(d.after.total_seconds() / 3600, 1), d.severity, round(d.value, 3))
+        for name, d in result.detections.items()
+    }
+    print(f"\nshift {result.shift.model_dump(exclude_none=True)}: first alerts {found}")

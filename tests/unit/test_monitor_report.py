@@ -1,0 +1,129 @@
+"""Reading drift reports back, the HTML page made from them, the monitor's metrics and CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+from typer.testing import CliRunner
+
+from models.drift import DriftMonitor, JoinSpec, WindowSpec
+from models.drift.join import JoinCounters
+from schemas import examples
+from schemas.codec import encode_record
+from schemas.drift import AlertThresholds, DriftReport, WindowKind
+from stream.cli import app
+from stream.cli.monitor_cli import _parse_shift
+from stream.monitor import MonitorMetrics, html_report, reports_io
+from tests.support.drift_data import event, reference
+
+THRESHOLDS = AlertThresholds(min_events=50)
+
+
+def _reports() -> list[DriftReport]:
+    """Three count windows: like the reference, then amounts shifted up."""
+    monitor = DriftMonitor(
+        reference(),
+        WindowSpec(WindowKind.COUNT, events=100),
+        THRESHOLDS,
+        JoinSpec(maturity_days=0.0),
+        clock=lambda: datetime(2026, 4, 1, tzinfo=UTC),
+        prediction_span=1,
+    )
+    reports = []
+    for index in range(300):
+        amount = (5.0, 15.0, 25.0, 35.0)[index % 4] + (20.0 if index >= 200 else 0.0)
+        reports.extend(monitor.feed(event(index, amount, float(index % 3 == 0), 0.05)))
+    return reports
+
+
+def test_the_page_is_self_contained_and_shows_every_part() -> None:
+    reports = _reports()
+    page = html_report.render(reports, title="drift <script>alert(1)</script>")
+    assert page.startswith("<!DOCTYPE html>") and page.endswith("</html>")
+    assert "<script" not in page and "&lt;script&gt;" in page
+    assert "src=" not in page and "href=" not in page  # nothing to download
+    # Per feature a histogram and a trend; score (2), decision rates (1), performance (1 model).
+    assert page.count("<svg") == 2 * len(reports[-1].features) + 4
+    assert "warning 0.1" in page and "critical 0.2" in page  # threshold lines
+    assert "amount psi" in page  # the latest window's alert
+    assert "Population stability index" in page  # what the thresholds mean
+    assert "reference (training)" in page and "live (latest window)" in page
+
+
+def test_an_empty_list_of_reports_still_makes_a_page() -> None:
+    assert "No drift reports" in html_report.render([])
+
+
+def test_reports_round_trip_through_a_file(tmp_path: Path) -> None:
+    reports = _reports()
+    path = tmp_path / "reports.jsonl"
+    assert reports_io.write_file(reports, path) == 3
+    with path.open("ab") as out:
+        out.write(b"\n{not json}\n" + encode_record(reports[0]) + b"\n")
+    read, skipped = reports_io.read_file(path)
+    assert skipped == 1
+    assert reports_io.ordered(read) == reports  # the repeated report is kept once
+
+
+def test_a_version_1_report_is_read_as_version_2(tmp_path: Path) -> None:
+    v1 = json.loads(encode_record(examples.drift_report()))
+    v1["schema_version"] = 1
+    path = tmp_path / "v1.jsonl"
+    path.write_text(json.dumps(v1) + "\n")
+    [report], skipped = reports_io.read_file(path)
+    assert skipped == 0
+    assert report.schema_version == 2
+    assert report.thresholds is None and report.features[0].histogram is None
+    assert "amount" in html_report.render([report])
+
+
+def test_metrics_follow_the_reports_and_the_join() -> None:
+    metrics = MonitorMetrics(CollectorRegistry())
+    report = _reports()[-1]
+    metrics.report(report, published_at=1234.0)
+    value = metrics.registry.get_sample_value
+    assert value("fraud_monitor_reports_total") == 1
+    assert value("fraud_monitor_last_report_timestamp_seconds") == 1234.0
+    assert value("fraud_monitor_feature_psi", {"feature": "amount"}) == report.features[0].psi
+    assert value("fraud_monitor_alerts_total", {"subject": "amount", "severity": "critical"}) == 1
+    metrics.count_join(JoinCounters(labels_joined=3, matured_unlabelled=5), pending=7)
+    metrics.count_join(JoinCounters(labels_joined=4, matured_unlabelled=5, evicted=1), pending=2)
+    assert value("fraud_monitor_labels_total", {"result": "joined"}) == 4
+    assert value("fraud_monitor_join_entries_total", {"result": "matured_unlabelled"}) == 5
+    assert value("fraud_monitor_join_entries_total", {"result": "evicted"}) == 1
+    assert value("fraud_monitor_join_pending") == 2
+
+
+def test_report_command_writes_html_from_a_file(tmp_path: Path) -> None:
+    source, out = tmp_path / "reports.jsonl", tmp_path / "report.html"
+    reports_io.write_file(_reports(), source)
+    result = CliRunner().invoke(
+        app, ["monitor", "report", "--from-file", str(source), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "3 windows" in result.output
+    assert out.read_text(encoding="utf-8").count("<svg") > 3
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "expected"),
+    [
+        ("amount_scale=1.5", "amount_scale", 1.5),
+        ("ecom_share=0.3", "ecom_share", 0.3),
+        ("new_country=PT:0.2", "new_country", {"country": "PT", "share": 0.2}),
+        ("mcc=5815", "mcc", {"mcc": "5815", "merchant_share": 0.2}),
+    ],
+)
+def test_shift_options(text: str, field: str, expected: object) -> None:
+    shift = _parse_shift(text).model_dump()
+    assert shift[field] == expected
+
+
+def test_an_unknown_shift_is_refused() -> None:
+    result = CliRunner().invoke(app, ["monitor", "evaluate", "--shift", "price=2"])
+    assert result.exit_code == 2
+    assert "unknown shift" in result.output
