@@ -38,8 +38,9 @@ model_app = typer.Typer(
     no_args_is_help=True,
 )
 
-# scikit-learn, treelite and the feature code are imported by the commands that use them, so
-# `fraudstream --help` and the other command groups do not pay ~2 s for them.
+# scikit-learn, treelite and the feature code are imported inside the commands that use them,
+# so `fraudstream --help` and the other command groups do not pay ~2 s for them; hence this
+# copy of models.batch_scoring.DEFAULT_BATCH (a test checks they agree).
 DEFAULT_BATCH = 512
 # The code that builds is the code in this repository, wherever the command is run from.
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -341,3 +341,10 @@ def test_simulate_reports_an_invalid_configuration(world: CliWorld) -> None:
     code, _, err = _invoke("data", "simulate", "--small", "--shift", "start_day=500")
     assert code == 1
     assert "invalid simulator configuration" in err
+
+
+def test_the_cli_batch_default_is_the_scoring_default() -> None:
+    from models.batch_scoring import DEFAULT_BATCH
+    from stream.cli import models_cli
+
+    assert models_cli.DEFAULT_BATCH == DEFAULT_BATCH
