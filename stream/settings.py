@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535)
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     log_level: str = "INFO"
+    stuck_commit_after_s: float = Field(
+        default=60.0, gt=0, description="Report a partition whose commit stalls this long"
+    )
 
     # Scoring.
     model_package: Path | None = Field(default=None, description="Champion package directory")

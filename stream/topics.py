@@ -7,7 +7,6 @@ from confluent_kafka.cimpl import NewTopic
 
 from stream.settings import Settings
 
-
 # A dead letter carries the original bytes base64-encoded (4/3 of their size) plus its
 # explanation, and the input may be as large as the broker's default limit (1 MB).
 DEAD_LETTER_MAX_BYTES = 2 * 1024 * 1024

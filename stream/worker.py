@@ -14,6 +14,7 @@ from models.scoring import open_package
 from schemas import DecodeLimits, transaction_decoder
 from stream.app import create_app
 from stream.card_stage import CardStage
+from stream.commit_watch import CommitWatch
 from stream.deciding import BatchDecider, Champion
 from stream.engine_fixes import engine_matches_pins, engine_versions, flush_outputs_before_commits
 from stream.merchant_stage import MerchantStage
@@ -137,6 +138,39 @@ def build_worker(settings: Settings) -> Worker:
             await cast(Any, app).crash(RuntimeError(f"fetcher crashed: {fetcher.crash_reason!r}"))
 
     app.timer(interval=1.0)(stop_if_fetcher_crashed)
+
+    watch = CommitWatch(stuck_after_s=settings.stuck_commit_after_s)
+    watched_topics = {settings.topics.transactions, settings.topics.by_merchant}
+
+    async def watch_progress() -> None:
+        consumer = cast(Any, app).consumer
+        assigned = [tp for tp in consumer.assignment() if tp.topic in watched_topics]
+        stuck = 0
+        for tp in assigned:
+            committed = consumer._committed_offset.get(tp)
+            read = consumer._read_offset.get(tp)
+            consumed_up_to = None if read is None else read + 1
+            labels = (tp.topic, str(tp.partition))
+            highwater = consumer.highwater(tp)
+            if highwater is not None and consumed_up_to is not None:
+                metrics.consumer_lag.labels(*labels).set(max(highwater - consumed_up_to, 0))
+            if committed is not None and consumed_up_to is not None:
+                metrics.commit_lag.labels(*labels).set(max(consumed_up_to - committed, 0))
+            if watch.observe((tp.topic, tp.partition), committed, consumed_up_to, time.monotonic()):
+                stuck += 1
+                log.warning(
+                    "committed offset stuck",
+                    extra={
+                        "topic": tp.topic,
+                        "partition": tp.partition,
+                        "committed": committed,
+                        "consumed_up_to": consumed_up_to,
+                    },
+                )
+        metrics.stuck_partitions.set(stuck)
+        watch.forget({(tp.topic, tp.partition) for tp in assigned})
+
+    app.timer(interval=5.0)(watch_progress)
 
     def is_ready() -> tuple[bool, str]:
         if champion is None:
