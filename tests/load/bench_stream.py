@@ -269,7 +269,7 @@ def main() -> None:
                     bootstrap, "skeleton", events, work, package
                 ),
                 "c naive Faust scorer (1-row predict, await send)": faust_baseline(
-                    bootstrap, "naive", events, work, package
+                    bootstrap, "naive", events[: args.naive_events], work, package
                 ),
             }
             worker_rate, profile = worker_sustained(bootstrap, events, work, package)
