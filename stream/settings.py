@@ -44,7 +44,7 @@ class MonitorSettings(BaseModel):
     idle_close_s: float = Field(
         default=60.0,
         ge=0,
-        description="Close an open window after this long without input; 0: never",
+        description="Close an open window of ≥ min_events after this long without input; 0: never",
     )
     label_maturity_days: float = Field(
         default=60.0, ge=0, description="Unlabelled this long after the event: genuine"
@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535)
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     log_level: str = "INFO"
+    ordered_recovery: bool = Field(
+        default=True,
+        description="Resume streams after recovery in the safe order (stream.engine_fixes); "
+        "false only to reproduce the faust-streaming defect it fixes",
+    )
     stuck_commit_after_s: float = Field(
         default=60.0, gt=0, description="Report a partition whose commit stalls this long"
     )

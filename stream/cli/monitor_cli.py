@@ -237,8 +237,14 @@ def _print_shift(text: str, day: int, result: ShiftEvaluation) -> None:
         f"\nshift {text} from day {day}: {result.events_after_shift:,} events after it; "
         f"features it changed: {', '.join(result.changed) or 'none'}"
     )
+    from models.features import FEATURE_NAMES
+
     for subject, found in sorted(result.detections.items(), key=lambda kv: kv[1].events):
-        marker = "" if subject in result.changed else "  (not a changed feature)"
+        marker = ""
+        if subject in FEATURE_NAMES and subject not in result.changed:
+            marker = "  (FALSE ALARM: the shift left this feature unchanged)"
+        elif subject not in FEATURE_NAMES:
+            marker = "  (the model's output, moved by the shifted features)"
         hours = found.after.total_seconds() / 3600
         typer.echo(
             f"  first alert {subject}: after {found.events:,} events, {hours:.1f} h "

@@ -3,19 +3,30 @@ offsets committed only behind published reports, join state refilled after a res
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
+import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from models.drift import JoinSpec, WindowSpec
+from models.package import verify_package
+from schemas.base import ModelRef
 from schemas.codec import decode_record
 from schemas.drift import AlertThresholds, DriftReport, WindowKind
 from schemas.scoring_log import ScoringLogRecord
+from stream.broker.ports import free_port
 from stream.monitor import MonitorConfig, MonitorMetrics, MonitorRunner
 from tests.support.clients import produce, wait_for_records
+from tests.support.model_builds import TEST_KEY, build_small, small_world
 from tests.support.scoring_logs import MODEL, SimulatedLog, simulated_log
 from tests.support.topics import create_topics, unique_topic
 
@@ -117,3 +128,65 @@ def test_monitor_publishes_reports_commits_behind_them_and_resumes(
     assert third.window.n == WINDOW
     assert third.label_join is not None and third.label_join.entries == 3 * WINDOW
     assert _committed(kafka_bootstrap, group, topics["log"]) == 3 * WINDOW + 1
+
+
+def test_monitor_command_runs_on_a_signed_package_and_serves_metrics(
+    kafka_bootstrap: str, topic_label: str, tmp_path: Path
+) -> None:
+    package = build_small(small_world(tmp_path), tmp_path / "registry")
+    manifest = verify_package(package, TEST_KEY).manifest
+    model = ModelRef(
+        name=manifest.name, version=manifest.version, content_hash=manifest.content_hash
+    )
+    data = simulated_log(model=model)
+    topics = {name: unique_topic(f"{topic_label}-{name}") for name in ("log", "labels", "reports")}
+    create_topics(kafka_bootstrap, topics.values(), partitions=PARTITIONS)
+    produce(
+        kafka_bootstrap, topics["log"], list(zip(data.keys, data.logs, strict=True))[: WINDOW + 10]
+    )
+    port = free_port()
+    env = os.environ | {
+        "FRAUD_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "FRAUD_TOPICS__SCORING_LOG": topics["log"],
+        "FRAUD_TOPICS__LABELS": topics["labels"],
+        "FRAUD_TOPICS__DRIFT_REPORTS": topics["reports"],
+        "FRAUD_SIGNING_KEY": TEST_KEY.decode(),
+        "FRAUD_VAR_DIR": str(tmp_path / "var"),
+        "FRAUD_MONITOR__GROUP_ID": f"monitor-{uuid.uuid4().hex[:8]}",
+        "FRAUD_MONITOR__WINDOW_KIND": "count",
+        "FRAUD_MONITOR__WINDOW_EVENTS": str(WINDOW),
+        "FRAUD_MONITOR__METRICS_PORT": str(port),
+        "FRAUD_MONITOR__THRESHOLDS__MIN_EVENTS": "200",
+    }
+    command = [str(Path(sys.executable).parent / "fraudstream"), "monitor", "run"]
+    log_file = (tmp_path / "monitor.log").open("wb")
+    process = subprocess.Popen(
+        [*command, "--package", str(package)], env=env, stdout=log_file, stderr=log_file
+    )
+    try:
+        [record] = wait_for_records(kafka_bootstrap, topics["reports"], 1, timeout=45)
+        report = decode_record(DriftReport, record.value)
+        assert report.model == model and report.window.n == WINDOW
+        assert report.feature_set_version == manifest.features.feature_set_version
+        assert report.score.scores_live == WINDOW  # the package's score profile is the reference
+        assert _scrape_until(port, "fraud_monitor_reports_total 1.0", seconds=10)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        log_file.close()
+    assert process.returncode == 0, (tmp_path / "monitor.log").read_text()[-3000:]
+    assert "monitor stopped after 1 reports" in (tmp_path / "monitor.log").read_text()
+
+
+def _scrape_until(port: int, line: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            if line in response.read().decode():
+                return True
+        time.sleep(0.2)
+    return False

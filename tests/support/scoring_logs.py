@@ -53,7 +53,10 @@ class SimulatedLog:
     """(key, FraudLabel JSON) of every simulated label."""
 
 
-def simulated_log(seed: int = 3, reference_share: float = 0.5) -> SimulatedLog:
+def simulated_log(
+    seed: int = 3, reference_share: float = 0.5, model: ModelRef = MODEL
+) -> SimulatedLog:
+    """Scoring logs of a small simulated world as if `model` had scored it."""
     result = simulate(SimulatorConfig.small(seed=seed))
     table = result.transactions
     features = build_feature_matrix(facts_from_table(table))
@@ -62,7 +65,7 @@ def simulated_log(seed: int = 3, reference_share: float = 0.5) -> SimulatedLog:
     scores = np.array([_score(a, f) for a, f in zip(amounts, fraud, strict=True)])
     cut = int(len(scores) * reference_share)
     reference = DriftReference(
-        model=MODEL,
+        model=model,
         feature_set_version=FEATURE_SET_VERSION,
         features=tuple(profile_features(features[:cut], FEATURE_NAMES, CATEGORICAL_FEATURES)),
         score=profile_scores(scores[:cut], [_outcome(s).value for s in scores[:cut]]),
@@ -88,7 +91,7 @@ def simulated_log(seed: int = 3, reference_share: float = 0.5) -> SimulatedLog:
             outputs=[
                 ModelOutput(
                     role=DeploymentRole.CHAMPION,
-                    model=MODEL,
+                    model=model,
                     score=score,
                     outcome=outcome,
                     latency_us=120.0,
