@@ -24,7 +24,7 @@ from schemas.codec import decode_record
 from schemas.drift import AlertThresholds, DriftReport, WindowKind
 from schemas.scoring_log import ScoringLogRecord
 from stream.broker.ports import free_port
-from stream.monitor import MonitorConfig, MonitorMetrics, MonitorRunner
+from stream.monitor import MonitorConfig, MonitorMetrics, MonitorRunner, reports_io
 from tests.support.clients import produce, wait_for_records
 from tests.support.model_builds import TEST_KEY, build_small, small_world
 from tests.support.scoring_logs import MODEL, SimulatedLog, simulated_log
@@ -128,6 +128,9 @@ def test_monitor_publishes_reports_commits_behind_them_and_resumes(
     assert third.window.n == WINDOW
     assert third.label_join is not None and third.label_join.entries == 3 * WINDOW
     assert _committed(kafka_bootstrap, group, topics["log"]) == 3 * WINDOW + 1
+    # What `fraudstream monitor report --from-topic` reads.
+    from_topic, skipped = reports_io.read_topic(kafka_bootstrap, topics["reports"], timeout_s=20)
+    assert (len(reports_io.ordered(from_topic)), skipped) == (3, 0)
 
 
 def test_monitor_command_runs_on_a_signed_package_and_serves_metrics(
