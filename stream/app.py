@@ -19,7 +19,11 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         processing_guarantee=settings.processing_guarantee,
-        TableManager=OrderedRecoveryTableManager,
+        TableManager=(
+            OrderedRecoveryTableManager
+            if settings.ordered_recovery
+            else "faust.tables:TableManager"
+        ),
         # Web server for /metrics, /health, /ready and /model: loopback unless configured.
         web_enabled=True,
         web_bind=settings.web_host,

@@ -26,6 +26,7 @@ class TopicNames(BaseModel):
     drift_reports: str = "fraud.drift-reports.v1"
     model_control: str = "fraud.model-control.v1"
     audit: str = "fraud.outcome-audit.v1"
+    dlq_replays: str = "fraud.transactions.dlq-replays.v1"
     by_merchant: str = "fraud.internal.by-merchant.v1"
 
 
@@ -58,6 +59,29 @@ class MonitorSettings(BaseModel):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=6068, ge=0, le=65535, description="0: no /metrics server")
     thresholds: AlertThresholds = AlertThresholds()
+
+
+class AuditSettings(BaseModel):
+    """The outcome audit (`fraudstream audit run`); e.g. FRAUD_AUDIT__GRACE_S=30."""
+
+    model_config = {"frozen": True}
+
+    group_id: str = Field(default="fraudstream-audit", description="Commits its input offsets")
+    grace_s: float = Field(default=60.0, gt=0, description="How long an input awaits its outcome")
+    max_redrives: int = Field(default=2, ge=0, description="Re-drives before an input is lost")
+    window_s: float = Field(default=10.0, gt=0, description="Inputs read this long form a window")
+    window_max_inputs: int = Field(default=50_000, ge=1)
+    restart_margin_s: float = Field(
+        default=300.0, ge=0, description="On start, re-read outcomes from this long before"
+    )
+    outcome_ttl_s: float = Field(default=600.0, gt=0, description="Outcome ids kept this long")
+    max_outcomes: int = Field(default=1_000_000, ge=1, description="Most outcome ids kept")
+    max_pending: int = Field(default=500_000, ge=1, description="Pause inputs above this")
+    start_from: Literal["earliest", "latest"] = Field(
+        default="latest", description="Where a new consumer group starts on the input topic"
+    )
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=6069, ge=0, le=65535, description="0: no /metrics server")
 
 
 class Settings(BaseSettings):
@@ -120,6 +144,7 @@ class Settings(BaseSettings):
         description="Also log each model build to this MLflow tracking server (extra `mlflow`)",
     )
     monitor: MonitorSettings = MonitorSettings()
+    audit: AuditSettings = AuditSettings()
 
     @property
     def worker_data_dir(self) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from stream.cli.broker import broker_app
+from stream.cli.chaos_cli import chaos_app
 from stream.cli.data_cli import data_app
 from stream.cli.models_cli import model_app
 from stream.cli.monitor_cli import monitor_app
@@ -18,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(broker_app, name="broker")
+app.add_typer(chaos_app, name="chaos")
 app.add_typer(data_app, name="data")
 app.add_typer(model_app, name="model")
 app.add_typer(monitor_app, name="monitor")

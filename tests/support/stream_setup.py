@@ -8,18 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from models.datasets import DatasetStore
 from models.simulator import (
     SimulatorConfig,
     iter_transaction_json,
     shift_to_now,
     simulate,
-    store_simulation,
 )
-from models.training.build import BuildRequest, build_package
-from models.training.config import TrainingConfig
+from models.training.quick import build_small_package
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SIGNING_KEY = "integration-test-signing-key"
 TOPIC_FIELDS = (
     "transactions",
@@ -36,11 +32,7 @@ TOPIC_FIELDS = (
 
 def build_test_package(root: Path, seed: int = 7) -> Path:
     """A small but real package: simulated data, the shipped training config, signed."""
-    store = DatasetStore(root / "datasets")
-    transactions, labels = store_simulation(store, simulate(SimulatorConfig.small(seed=seed)))
-    config = TrainingConfig.from_file(REPO_ROOT / "config" / "training.toml")
-    request = BuildRequest(transactions.id, labels.id, config, "0.0.1-test", {"seed": str(seed)})
-    return build_package(request, store, root / "registry", SIGNING_KEY.encode(), REPO_ROOT)
+    return build_small_package(root, SIGNING_KEY.encode(), seed=seed, version="0.0.1-test")
 
 
 @dataclass(frozen=True)

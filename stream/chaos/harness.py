@@ -1,0 +1,250 @@
+"""One chaos run: own broker, two workers, paced load, SIGKILLs and a broker restart."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from confluent_kafka import KafkaError, Message, Producer
+
+from schemas import Decision
+from stream.broker import BrokerConfig, KafkaBroker, free_ports
+from stream.chaos.checks import Outcomes, outcomes, table_parity, wait_for_zero_lag
+from stream.chaos.workers import WorkerProcess
+from stream.replay import StateParity, read_topic
+from stream.settings import TopicNames
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ChaosPlan:
+    events: int = 20_000
+    rate: int = 400  # events per second from the producer
+    kills: int = 10
+    broker_restart: bool = True
+    seed: int = 7
+    guarantee: str = "at_least_once"
+    engine_fix: bool = True
+    drain_timeout_s: float = 600.0
+
+
+@dataclass
+class ChaosLog:
+    kills: list[tuple[float, str]] = field(default_factory=list)
+    broker_restarts: list[float] = field(default_factory=list)
+    produced: dict[tuple[int, int], str] = field(default_factory=dict)
+    produce_errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ChaosResult:
+    plan: ChaosPlan
+    log: ChaosLog
+    outcomes: Outcomes
+    parity: StateParity
+    lag: dict[str, int]
+    seconds: float
+    decided_per_second: float
+    latency_ms: dict[str, float]
+
+    @property
+    def passed(self) -> bool:
+        return (
+            not self.outcomes.without_outcome
+            and self.outcomes.duplicates_after_dedupe == 0
+            and self.parity.equal
+            and not any(self.lag.values())
+            and not self.log.produce_errors
+        )
+
+
+def run_chaos(
+    plan: ChaosPlan,
+    work: Path,
+    package: Path,
+    signing_key: str,
+    events: list[tuple[bytes, bytes]],
+    say: Say = print,
+) -> ChaosResult:
+    rng = random.Random(plan.seed)
+    topics = TopicNames()
+    port, controller = free_ports(2)
+    broker = KafkaBroker(
+        BrokerConfig(work_dir=work / "kafka", port=port, controller_port=controller)
+    )
+    bootstrap = broker.start()
+    say(f"broker {bootstrap} (pid {broker.pid})")
+    app_id = f"chaos-{uuid.uuid4().hex[:8]}"
+    env = {
+        "FRAUD_KAFKA_BOOTSTRAP": bootstrap,
+        "FRAUD_APP_ID": app_id,
+        "FRAUD_VAR_DIR": str(work / "var"),
+        "FRAUD_MODEL_PACKAGE": str(package),
+        "FRAUD_SIGNING_KEY": signing_key,
+        "FRAUD_PROCESSING_GUARANTEE": plan.guarantee,
+        "FRAUD_ORDERED_RECOVERY": "true" if plan.engine_fix else "false",
+        # Replayed simulated time would miss any real budget; this run is about outcomes.
+        "FRAUD_LATENCY_BUDGET_MS": str(3_600_000),
+    }
+    workers = [WorkerProcess(f"worker-{i}", env, work / "workers") for i in (1, 2)]
+    log = ChaosLog()
+    started = time.monotonic()
+    try:
+        for worker in workers:
+            worker.start()
+            say(f"{worker.name} ready (port {worker.port})")
+        duration = len(events) / plan.rate
+        producer = threading.Thread(
+            target=_paced_produce, args=(bootstrap, topics.transactions, events, plan.rate, log)
+        )
+        producer.start()
+        t0 = time.monotonic()
+        _inflict(plan, rng, workers, broker, duration, t0, log, say)
+        producer.join(timeout=duration + plan.drain_timeout_s)
+        say(f"produced {len(log.produced):,} events; waiting for every outcome")
+        _wait_for_decisions(bootstrap, topics, log, plan.drain_timeout_s)
+        lag = wait_for_zero_lag(bootstrap, app_id, [topics.transactions, topics.by_merchant], 120)
+        seconds = time.monotonic() - t0
+        result_outcomes = outcomes(bootstrap, topics, log.produced)
+        parity = table_parity(bootstrap, app_id, topics)
+        latency = _latency(bootstrap, topics)
+    finally:
+        for worker in workers:
+            worker.stop()
+        broker.stop()
+    return ChaosResult(
+        plan=plan,
+        log=log,
+        outcomes=result_outcomes,
+        parity=parity,
+        lag=lag,
+        seconds=time.monotonic() - started,
+        decided_per_second=result_outcomes.decided / seconds if seconds else 0.0,
+        latency_ms=latency,
+    )
+
+
+def _paced_produce(
+    bootstrap: str, topic: str, events: list[tuple[bytes, bytes]], rate: int, log: ChaosLog
+) -> None:
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "partitioner": "murmur2_random",
+            "enable.idempotence": True,
+            "linger.ms": 5,
+            # Rides out the broker restart instead of dropping records.
+            "message.timeout.ms": 600_000,
+        }
+    )
+
+    def delivered(error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            log.produce_errors.append(str(error))
+            return
+        value = message.value() or b""
+        transaction_id = value.split(b'"transaction_id":"', 1)[1].split(b'"', 1)[0].decode()
+        log.produced[(message.partition() or 0, message.offset() or 0)] = transaction_id
+
+    start = time.monotonic()
+    for i, (key, value) in enumerate(events):
+        pause = start + i / rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        while True:
+            try:
+                producer.produce(topic, value, key, on_delivery=delivered)
+                break
+            except BufferError:
+                producer.poll(0.1)
+        producer.poll(0)
+    producer.flush(600)
+
+
+def _inflict(
+    plan: ChaosPlan,
+    rng: random.Random,
+    workers: list[WorkerProcess],
+    broker: KafkaBroker,
+    duration: float,
+    t0: float,
+    log: ChaosLog,
+    say: Say,
+) -> None:
+    """Kill one worker at a time at random moments; restart the broker once, mid-run."""
+    restart_at = duration / 2 if plan.broker_restart else None
+    kill_times = sorted(rng.uniform(0.05, 0.95) * duration for _ in range(plan.kills))
+    for kill_at in kill_times:
+        if restart_at is not None and kill_at >= restart_at:
+            _sleep_until(t0 + restart_at)
+            _restart_broker(broker, t0, log, say)
+            restart_at = None
+        _sleep_until(t0 + kill_at)
+        victim = rng.choice(workers)
+        victim.kill()
+        log.kills.append((time.monotonic() - t0, victim.name))
+        say(f"t={time.monotonic() - t0:6.1f}s SIGKILL {victim.name} (kill {len(log.kills)})")
+        victim.start()  # the other worker runs on meanwhile; one kill at a time
+    if restart_at is not None:
+        _sleep_until(t0 + restart_at)
+        _restart_broker(broker, t0, log, say)
+
+
+def _restart_broker(broker: KafkaBroker, t0: float, log: ChaosLog, say: Say) -> None:
+    say(f"t={time.monotonic() - t0:6.1f}s stopping the broker")
+    broker.stop()
+    time.sleep(5)
+    broker.start()
+    log.broker_restarts.append(time.monotonic() - t0)
+    say(f"t={time.monotonic() - t0:6.1f}s broker back")
+
+
+def _sleep_until(moment: float) -> None:
+    pause = moment - time.monotonic()
+    if pause > 0:
+        time.sleep(pause)
+
+
+def _wait_for_decisions(
+    bootstrap: str, topics: TopicNames, log: ChaosLog, timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    wanted = set(log.produced.values())
+    while time.monotonic() < deadline:
+        seen = {
+            Decision.model_validate_json(r.value or b"").transaction_id
+            for r in read_topic(bootstrap, topics.decisions)
+        }
+        if wanted <= seen:
+            return
+        time.sleep(2.0)
+
+
+def _latency(bootstrap: str, topics: TopicNames) -> dict[str, float]:
+    arrivals = np.array(
+        [
+            Decision.model_validate_json(r.value or b"").timings.arrival_to_decision_ms
+            for r in read_topic(bootstrap, topics.decisions)
+        ]
+    )
+    if arrivals.size == 0:
+        return {}
+    return {f"p{q}": float(np.percentile(arrivals, q)) for q in (50, 95, 99)}
+
+
+def simulated_load(events: int, seed: int) -> list[tuple[bytes, bytes]]:
+    """Simulated transactions in event-time order, moved into the recent past."""
+    from models.simulator import SimulatorConfig, iter_transaction_json, shift_to_now, simulate
+
+    days = max(3, events // 6_000)
+    table = simulate(SimulatorConfig(seed=seed, n_days=days)).transactions.slice(0, events)
+    moved, _ = shift_to_now(table, now=datetime.now(UTC) - timedelta(days=2), speedup=60.0)
+    return list(iter_transaction_json(moved))

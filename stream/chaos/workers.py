@@ -1,0 +1,93 @@
+"""Scoring workers as child processes, started and SIGKILLed by pid."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+from stream.broker import free_port
+
+
+class WorkerStartError(RuntimeError):
+    """A worker did not become ready in time (the message carries its log tail)."""
+
+
+class WorkerProcess:
+    def __init__(self, name: str, env: Mapping[str, str], work_dir: Path) -> None:
+        self.name = name
+        self.work_dir = work_dir
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            **env,
+            "FRAUD_WORKER_ID": name,
+            "FRAUD_DATA_DIR": str(work_dir / name),
+            "FRAUD_WEB_PORT": str(self.port),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.log_path = work_dir / f"{name}.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self.kills = 0
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout_s: float = 120.0) -> None:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "stream.cli", "worker"],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout_s
+        while not self.ready():
+            if not self.alive:
+                raise WorkerStartError(f"{self.name} exited at start:\n{self.tail()}")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise WorkerStartError(f"{self.name} not ready in {timeout_s} s:\n{self.tail()}")
+            time.sleep(0.25)
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ready", timeout=1) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no final commit — a crash."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(30)
+            self.kills += 1
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        """SIGTERM, then SIGKILL if it does not stop in time."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(30)
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
