@@ -13,7 +13,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from models.simulator.geography import COUNTRIES
 
@@ -156,12 +164,17 @@ class SimulatorConfig(_Frozen):
     start: AwareDatetime = datetime(2025, 1, 6, tzinfo=UTC)
     n_days: int = Field(default=100, ge=1)
 
-    card_countries: dict[str, float] = {
-        "FR": 0.9, "BE": 0.03, "DE": 0.025, "ES": 0.02, "IT": 0.015, "GB": 0.01,
-    }  # fmt: skip
-    merchant_countries: dict[str, float] = {
-        "FR": 0.8, "BE": 0.04, "DE": 0.04, "ES": 0.04, "IT": 0.04, "GB": 0.02, "CH": 0.02,
-    }  # fmt: skip
+    # Sorted by code: the order is canonical (see _canonical_order), whatever a caller passes.
+    card_countries: dict[str, float] = Field(
+        default={"BE": 0.03, "DE": 0.025, "ES": 0.02, "FR": 0.9, "GB": 0.01, "IT": 0.015},
+        validate_default=True,
+    )
+    merchant_countries: dict[str, float] = Field(
+        default={
+            "BE": 0.04, "CH": 0.02, "DE": 0.04, "ES": 0.04, "FR": 0.8, "GB": 0.02, "IT": 0.04,
+        },
+        validate_default=True,
+    )  # fmt: skip
     tx_per_day: FloatRange = (0.2, 3.0)
     """Each card's mean daily count is drawn uniformly from this range."""
     mean_amount_eur: FloatRange = (8.0, 90.0)
@@ -181,6 +194,13 @@ class SimulatorConfig(_Frozen):
     fraud: FraudConfig = FraudConfig()
     labels: LabelConfig = LabelConfig()
     shift: ShiftConfig | None = None
+
+    @field_validator("card_countries", "merchant_countries")
+    @classmethod
+    def _canonical_order(cls, weights: dict[str, float]) -> dict[str, float]:
+        # Generation draws countries in the mapping's order; sorting makes the output depend on
+        # the weights only, so a config read back from sorted JSON (a manifest) gives the same data.
+        return dict(sorted(weights.items()))
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
