@@ -3,11 +3,12 @@
 "schema" always means a record contract here; "model" always means an ML model.
 This package imports nothing from `models` or `stream` and never imports faust or kafka.
 
-One module per topic (transaction, decision, scoring_log, dead_letter, label, drift,
-model_control); shared field types in `primitives`; versioning policy in `versions`;
-bytes ↔ records in `codec`; JSON Schema export in `export`.
+One module per topic (transaction, decision, scoring_log, dead_letter, dlq_replay, label,
+drift, model_control, audit); shared field types in `primitives`; versioning policy in
+`versions`; bytes ↔ records in `codec`; JSON Schema export in `export`.
 """
 
+from schemas.audit import LostInput, OffsetRange, OutcomeAudit, outcome_audit_id_for
 from schemas.base import DeploymentRole, ModelRef, Part, Record
 from schemas.categories import ErrorCategory
 from schemas.codec import (
@@ -30,6 +31,7 @@ from schemas.decision import (
     Outcome,
     decision_id_for,
 )
+from schemas.dlq_replay import DeadLetterReplay
 from schemas.drift import DriftReport
 from schemas.errors import RecordRejected, SchemaError, UpgradeError
 from schemas.label import FraudLabel, LabelSource
@@ -48,6 +50,7 @@ __all__ = [
     "TRANSACTION_SCHEMA_VERSION",
     "Channel",
     "DeadLetter",
+    "DeadLetterReplay",
     "Decision",
     "DecisionTimings",
     "DecodeLimits",
@@ -62,10 +65,13 @@ __all__ = [
     "FraudLabel",
     "KafkaSource",
     "LabelSource",
+    "LostInput",
     "ModelControl",
     "ModelOutput",
     "ModelRef",
+    "OffsetRange",
     "Outcome",
+    "OutcomeAudit",
     "Part",
     "Record",
     "RecordRejected",
@@ -81,6 +87,7 @@ __all__ = [
     "decode_transaction",
     "encode_dead_letter",
     "encode_record",
+    "outcome_audit_id_for",
     "raw_sha256",
     "transaction_decoder",
 ]

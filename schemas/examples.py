@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from schemas.audit import LostInput, OffsetRange, OutcomeAudit, outcome_audit_id_for
 from schemas.base import DeploymentRole, ModelRef
 from schemas.categories import ErrorCategory
 from schemas.dead_letter import DeadLetter, KafkaSource, dead_letter_id_for
@@ -19,6 +20,7 @@ from schemas.decision import (
     Outcome,
     decision_id_for,
 )
+from schemas.dlq_replay import DeadLetterReplay
 from schemas.drift import (
     AlertSeverity,
     DecisionRateDrift,
@@ -273,4 +275,43 @@ def model_control() -> ModelControl:
         approvals=[
             Approval(approver="bob@example.com", role="risk-approver", approved_at=DECIDED_AT)
         ],
+    )
+
+
+def dead_letter_replay() -> DeadLetterReplay:
+    letter = dead_letter()
+    return DeadLetterReplay(
+        dead_letter_id=letter.dead_letter_id,
+        category=letter.category,
+        source=letter.source,
+        replayed_to=KafkaSource(topic=TOPIC, partition=3, offset=2051, key=letter.source.key),
+        replayed_at=DECIDED_AT + timedelta(hours=2),
+        replayed_by="alice@example.com",
+        forced=False,
+    )
+
+
+def outcome_audit() -> OutcomeAudit:
+    ranges = [
+        OffsetRange(partition=0, start=1000, end=1500),
+        OffsetRange(partition=3, start=1040, end=1520),
+    ]
+    return OutcomeAudit(
+        audit_id=outcome_audit_id_for(TOPIC, ranges),
+        input_topic=TOPIC,
+        ranges=ranges,
+        first_input_at=EVENT_TIME,
+        last_input_at=EVENT_TIME + timedelta(seconds=10),
+        checked_at=EVENT_TIME + timedelta(seconds=75),
+        inputs=979,
+        decided=970,
+        dead_lettered=8,
+        lost=1,
+        redriven=2,
+        redrive_copies=2,
+        duplicate_decisions=1,
+        conflicting_decisions=0,
+        lost_inputs=[LostInput(partition=3, offset=1043, transaction_id="tx-000002", redrives=2)],
+        grace_s=60.0,
+        audited_by="audit-fraudstream-audit",
     )

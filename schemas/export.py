@@ -13,9 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from schemas.audit import OutcomeAudit
 from schemas.base import Record
 from schemas.dead_letter import DeadLetter
 from schemas.decision import Decision
+from schemas.dlq_replay import DeadLetterReplay
 from schemas.drift import DriftReport
 from schemas.label import FraudLabel
 from schemas.model_control import ModelControl
@@ -30,6 +32,8 @@ RECORDS: tuple[type[Record], ...] = (
     FraudLabel,
     DriftReport,
     ModelControl,
+    DeadLetterReplay,
+    OutcomeAudit,
 )
 """Every record on a topic. A new record contract is added here, then exported."""
 

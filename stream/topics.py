@@ -31,6 +31,7 @@ def topic_plan(settings: Settings) -> dict[str, tuple[int, dict[str, str]]]:
         topics.drift_reports: (1, {}),
         topics.model_control: (1, compacted),
         topics.audit: (1, {}),
+        topics.dlq_replays: (1, compacted),
     }
 
 

@@ -21,6 +21,8 @@ EXAMPLES: dict[str, Callable[[], Record]] = {
     "fraud_label": examples.fraud_label,
     "drift_report": examples.drift_report,
     "model_control": examples.model_control,
+    "dead_letter_replay": examples.dead_letter_replay,
+    "outcome_audit": examples.outcome_audit,
 }
 
 

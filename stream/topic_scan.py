@@ -1,0 +1,98 @@
+"""Reading a topic once, from a point in time (or its beginning) to the end offsets seen at the
+start, headers and timestamps included. For the tools that look at a topic as it is now
+(dead-letter inspection, the one-shot audit), never for a process that keeps consuming."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from stream.redrive import Headers, header_pairs
+
+
+class ScanError(Exception):
+    """The topic is unknown or could not be read to its end in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedRecord:
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+
+
+def scan(
+    bootstrap: str, topic: str, since_ms: int | None = None, timeout_s: float = 60.0
+) -> Iterator[ScannedRecord]:
+    """Every record of `topic` (with a timestamp ≥ `since_ms`, if given), per partition in
+    offset order; partitions interleave. Raises ScanError past `timeout_s`."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"fraudstream-scan-{uuid.uuid4().hex[:8]}",  # never joined nor committed
+            "enable.auto.commit": False,
+            "enable.partition.eof": False,
+        }
+    )
+    deadline = time.monotonic() + timeout_s
+    try:
+        starts, ends = _bounds(consumer, topic, since_ms, timeout_s)
+        consumer.assign([TopicPartition(topic, p, starts[p]) for p in ends])
+        open_partitions = set(ends)
+        while open_partitions:
+            if time.monotonic() > deadline:
+                raise ScanError(f"reading {topic} to its end took over {timeout_s} s")
+            for message in consumer.consume(5000, 0.2):
+                error = message.error()
+                if error is not None:
+                    raise ScanError(f"{topic}: {error}")
+                partition, offset = message.partition(), message.offset()
+                assert partition is not None and offset is not None  # set on every record
+                if partition not in open_partitions:
+                    continue
+                _, timestamp_ms = message.timestamp()
+                yield ScannedRecord(
+                    partition,
+                    offset,
+                    timestamp_ms,
+                    message.key(),
+                    message.value(),
+                    header_pairs(message.headers()),
+                )
+                if offset + 1 >= ends[partition]:
+                    open_partitions.discard(partition)
+    finally:
+        consumer.close()
+
+
+def _bounds(
+    consumer: Consumer, topic: str, since_ms: int | None, timeout_s: float
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Start and end offset of every partition that holds something to read."""
+    described = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+    if described is None or described.error is not None or not described.partitions:
+        raise ScanError(f"topic {topic} is unknown to the broker")
+    marks = {
+        p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)
+        for p in described.partitions
+    }
+    starts = {p: low if low > 0 else OFFSET_BEGINNING for p, (low, _) in marks.items()}
+    if since_ms is not None:
+        found = consumer.offsets_for_times(
+            [TopicPartition(topic, p, since_ms) for p in marks], timeout=timeout_s
+        )
+        # -1: nothing at or after that time in this partition.
+        starts = {tp.partition: tp.offset if tp.offset >= 0 else -1 for tp in found}
+    ends = {
+        p: high
+        for p, (low, high) in marks.items()
+        if high > low and starts[p] != -1 and (starts[p] < 0 or starts[p] < high)
+    }
+    return starts, ends
