@@ -34,14 +34,16 @@ class PackageScorer:
         return self.predictor.fraud_probability(batch)
 
 
-def open_package(directory: Path, key: bytes, prefer: str | None = None) -> PackageScorer:
+def open_package(
+    directory: Path, key: bytes, prefer: str | None = None, threads: int = 1
+) -> PackageScorer:
     """Verify the package, then build the predictor it was evaluated with."""
     package = verify_package(directory, key)
     manifest = package.manifest
     kind = prefer or manifest.resources.predictor
     predictor: Predictor
     if kind == "treelite" and TREELITE_FILE in package.files:
-        predictor = TreelitePredictor(package.files[TREELITE_FILE])
+        predictor = TreelitePredictor(package.files[TREELITE_FILE], threads=threads)
     else:
         predictor = SklearnPredictor(load_model(package))
     names = [f.name for f in manifest.features.features]

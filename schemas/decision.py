@@ -7,6 +7,7 @@ consumers can drop the duplicate.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from enum import StrEnum
 from typing import ClassVar, Literal, Self
@@ -32,9 +33,21 @@ DECISION_ID_NAMESPACE = uuid.UUID("46cc9b62-2958-590c-87a3-abc9046a2844")
 change every decision id, and downstream de-duplication with it."""
 
 
+_NAMESPACE_BYTES = DECISION_ID_NAMESPACE.bytes
+
+
 def decision_id_for(transaction_id: str) -> str:
-    """The decision id of a transaction: UUID5 of its id under the project namespace."""
-    return str(uuid.uuid5(DECISION_ID_NAMESPACE, transaction_id))
+    """The decision id of a transaction: UUID5 of its id under the project namespace.
+
+    Computed as RFC 4122 section 4.3 says (SHA-1 of namespace + name, version and variant bits
+    set), without building UUID objects: it runs once per decision on the hot path. Equal to
+    `str(uuid.uuid5(DECISION_ID_NAMESPACE, transaction_id))` (tested).
+    """
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + transaction_id.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 class Outcome(StrEnum):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import faust
 
-from stream.engine_fixes import OrderedRecoveryTableManager
+from stream.engine_fixes import OrderedRecoveryTableManager, prompt_fetches
 from stream.settings import Settings
 
 
 def create_app(settings: Settings) -> faust.App:
     data_dir = settings.worker_data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    return faust.App(
+    app = faust.App(
         settings.app_id,
         broker=",".join(f"kafka://{host}" for host in settings.kafka_bootstrap.split(",")),
         store="rocksdb://",
@@ -42,3 +42,5 @@ def create_app(settings: Settings) -> faust.App:
         table_standby_replicas=0,
         logging_config=None,
     )
+    prompt_fetches(app, settings.fetch_max_wait_ms)
+    return app

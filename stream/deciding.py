@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -13,23 +13,12 @@ from models.decision import FallbackMode, Verdict
 from models.expectations import Violation
 from models.features import FEATURE_NAMES, FEATURE_SET_VERSION
 from models.scoring import PackageScorer
-from schemas import (
-    Decision,
-    DecisionTimings,
-    DeploymentRole,
-    ExpectationViolation,
-    FallbackReason,
-    KafkaSource,
-    ModelOutput,
-    ModelRef,
-    ScoringLogRecord,
-    Transaction,
-    decision_id_for,
-)
+from schemas import DeploymentRole, FallbackReason, ModelRef, Transaction, decision_id_for
 from schemas.codec import raw_sha256
+from stream.encoding import decision_json, scoring_log_json
 from stream.internal import CardStageOutput
 
-EPOCH_MS = 1000.0
+CHAMPION = DeploymentRole.CHAMPION.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +32,17 @@ class Scoreable:
     ack: Any  # what the stage acks once the outputs are sent
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    decision: Decision
-    log: ScoringLogRecord
+class DecidedEvent(NamedTuple):
+    card_key: bytes
+    transaction_id: str
+    outcome: str
+    fallback_reason: str | None
+    model_version: str
+    arrival_to_decision_ms: float
+    event_to_decision_ms: float
+    violations: list[Violation]
+    decision: bytes  # fraud.decisions.v1 value
+    log: bytes  # fraud.scoring-log.v1 value
 
 
 class Champion:
@@ -79,9 +75,14 @@ class BatchDecider:
         self._budget_ms = budget_ms
         self._input_topic = input_topic
 
-    def decide(self, batch: list[Scoreable], now: datetime) -> tuple[list[Outcome], float]:
-        """Outcomes in batch order, and the µs the model call took (0 if none)."""
-        now_ms = now.timestamp() * EPOCH_MS
+    def decide(self, batch: list[Scoreable], now: datetime) -> tuple[list[DecidedEvent], float]:
+        """Outcomes in batch order, and the µs the model call took (0 if none).
+
+        Events whose arrival is already older than the latency budget get the fallback
+        decision without a model call: the answer would come too late to matter, and skipping
+        them is how a lagging worker catches up.
+        """
+        now_ms = now.timestamp() * 1000.0
         in_time = [
             i
             for i, item in enumerate(batch)
@@ -89,16 +90,14 @@ class BatchDecider:
         ]
         scores: dict[int, float] = {}
         failure: FallbackReason | None = None
-        error = ""
+        error: str | None = None
         scoring_us = 0.0
         champion = self.champion
-        matrix = np.array([item.features for item in batch], dtype=np.float64).reshape(
-            len(batch), len(FEATURE_NAMES)
-        )
         violations: list[list[Violation]] = [[] for _ in batch]
         if champion is None:
             failure = FallbackReason.MODEL_UNAVAILABLE
         else:
+            matrix = np.array([item.features for item in batch], dtype=np.float64)
             violations = champion.scorer.expectations.check(matrix)
             if in_time:
                 started = time.perf_counter()
@@ -109,26 +108,22 @@ class BatchDecider:
                 else:
                     scores = {i: float(p) for i, p in zip(in_time, probabilities, strict=True)}
                 scoring_us = (time.perf_counter() - started) * 1e6
-        outcomes = [
-            self._outcome(
-                i, item, scores.get(i), failure, error, violations[i], scoring_us, now, now_ms
-            )
+        decided = [
+            self._decide_one(item, scores.get(i), failure, error, violations[i], scoring_us, now)
             for i, item in enumerate(batch)
         ]
-        return outcomes, scoring_us
+        return decided, scoring_us
 
-    def _outcome(
+    def _decide_one(
         self,
-        index: int,
         item: Scoreable,
         score: float | None,
         failure: FallbackReason | None,
-        error: str,
+        error: str | None,
         violations: list[Violation],
         scoring_us: float,
         now: datetime,
-        now_ms: float,
-    ) -> Outcome:
+    ) -> DecidedEvent:
         champion = self.champion
         reason = failure
         if reason is None and score is None:
@@ -145,80 +140,76 @@ class BatchDecider:
             verdict = champion.scorer.decisions.decide(score, item.features)
         tx = item.transaction
         handover = item.handover
-        timings = DecisionTimings(
-            event_to_decision_ms=now_ms - item.event_ms,
-            arrival_to_decision_ms=max(now_ms - handover.source_timestamp_ms, 0.0),
-            scoring_us=scoring_us if score is not None else 0.0,
+        now_ms = now.timestamp() * 1000.0
+        timings = (
+            now_ms - item.event_ms,
+            max(now_ms - handover.source_timestamp_ms, 0.0),
+            scoring_us if score is not None else 0.0,
         )
         decision_id = decision_id_for(tx.transaction_id)
         model = champion.ref if champion else None
-        decision = Decision(
-            decision_id=decision_id,
-            transaction_id=tx.transaction_id,
-            card_id=tx.card_id,
-            merchant_id=tx.merchant_id,
-            outcome=verdict.outcome,
-            score=score,
-            reason_codes=list(verdict.reason_codes),
-            model=model,
-            role=DeploymentRole.CHAMPION,
-            feature_set_version=FEATURE_SET_VERSION,
-            fallback=reason is not None,
-            fallback_reason=reason,
-            event_time=tx.event_time,
-            decided_at=now,
-            timings=timings,
-        )
-        outputs = []
+        reason_value = None if reason is None else reason.value
+        output = None
         if model is not None:
-            outputs.append(
-                ModelOutput(
-                    role=DeploymentRole.CHAMPION,
-                    model=model,
-                    score=score,
-                    outcome=verdict.outcome if score is not None else None,
-                    latency_us=scoring_us if score is not None else None,
-                    error=None if score is not None else (error or str(reason)),
-                )
+            output = (
+                CHAMPION,
+                model,
+                score,
+                verdict.outcome if score is not None else None,
+                scoring_us if score is not None else None,
+                None if score is not None else (error or reason_value),
             )
-        log = ScoringLogRecord(
-            decision_id=decision_id,
+        return DecidedEvent(
+            card_key=handover.key,
             transaction_id=tx.transaction_id,
-            card_id=tx.card_id,
-            merchant_id=tx.merchant_id,
-            transaction=tx,
-            raw_sha256=raw_sha256(handover.raw),
-            source=KafkaSource(
-                topic=self._input_topic,
-                partition=handover.origin_partition,
-                offset=handover.source_offset,
-                key=handover.key,
-                timestamp_ms=handover.source_timestamp_ms,
-            ),
-            feature_set_version=FEATURE_SET_VERSION,
-            features=dict(zip(FEATURE_NAMES, item.features, strict=True)),
-            outputs=outputs,
-            deciding_role=DeploymentRole.CHAMPION,
             outcome=verdict.outcome,
-            reason_codes=list(verdict.reason_codes),
-            violations=[
-                ExpectationViolation(
-                    feature=v.feature, kind=v.kind, observed=v.observed, detail=v.detail
-                )
-                for v in violations
-            ],
-            fallback=reason is not None,
-            fallback_reason=reason,
-            decided_at=now,
-            timings=timings,
+            fallback_reason=reason_value,
+            model_version=model.version if model else "none",
+            arrival_to_decision_ms=timings[1],
+            event_to_decision_ms=timings[0],
+            violations=violations,
+            decision=decision_json(
+                decision_id=decision_id,
+                transaction=tx,
+                outcome=verdict.outcome,
+                score=score,
+                reason_codes=verdict.reason_codes,
+                model=model,
+                role=CHAMPION,
+                feature_set_version=FEATURE_SET_VERSION,
+                fallback_reason=reason_value,
+                decided_at=now,
+                timings=timings,
+            ),
+            log=scoring_log_json(
+                decision_id=decision_id,
+                transaction=tx,
+                transaction_json=tx.model_dump_json(),
+                raw_sha256=raw_sha256(handover.raw),
+                source=(
+                    self._input_topic,
+                    handover.origin_partition,
+                    handover.source_offset,
+                    handover.key,
+                    handover.source_timestamp_ms,
+                ),
+                feature_set_version=FEATURE_SET_VERSION,
+                features=dict(zip(FEATURE_NAMES, item.features, strict=True)),
+                output=output,
+                deciding_role=CHAMPION,
+                outcome=verdict.outcome,
+                reason_codes=verdict.reason_codes,
+                violations=violations,
+                fallback_reason=reason_value,
+                decided_at=now,
+                timings=timings,
+            ),
         )
-        return Outcome(decision, log)
 
 
 def _model_free_fallback(mode: FallbackMode) -> Verdict:
     """Without a package there are no rules either: rules-only falls back to REVIEW."""
     if mode is FallbackMode.APPROVE:
         return Verdict("APPROVE", ("FALLBACK_APPROVE",))
-    return Verdict(
-        "REVIEW", ("FALLBACK_REVIEW" if mode is FallbackMode.REVIEW else "FALLBACK_NO_MODEL",)
-    )
+    code = "FALLBACK_REVIEW" if mode is FallbackMode.REVIEW else "FALLBACK_NO_MODEL"
+    return Verdict("REVIEW", (code,))

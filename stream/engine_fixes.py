@@ -24,6 +24,8 @@ from typing import Any, cast
 
 from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 
 PINNED_VERSIONS = {"faust-streaming": "0.15.3", "aiokafka": "0.14.0"}
 
@@ -117,3 +119,33 @@ def flush_outputs_before_commits(app: Any, flush_outputs: Callable[[], Awaitable
         await faust_flush()
 
     producer.flush = flush_both
+
+
+class PromptFetchConsumerThread(AIOKafkaConsumerThread):
+    """Faust's consumer thread with a short fetch long-poll instead of a hard-coded 1.5 s.
+
+    faust-streaming creates its aiokafka consumer with `fetch_max_wait_ms=1500`
+    (faust/transport/drivers/aiokafka.py, `_create_worker_consumer`). aiokafka keeps one fetch
+    in flight per broker, built from the partitions whose buffered records were consumed; a
+    partition that becomes fetchable again waits for the in-flight long-poll to end. At low
+    and moderate rates that put ~1.5 s on every hop (measured here: 1.7 s p50 from input to
+    hand-over at 200 events/s). A short long-poll bounds that wait.
+    """
+
+    fetch_max_wait_ms = 20
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = self.fetch_max_wait_ms  # read when the consumer starts
+        return consumer
+
+
+class PromptFetchConsumer(AIOKafkaConsumer):
+    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
+        return PromptFetchConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+def prompt_fetches(app: Any, fetch_max_wait_ms: int) -> None:
+    """Use PromptFetchConsumer for `app` (before its consumer is first created)."""
+    PromptFetchConsumerThread.fetch_max_wait_ms = fetch_max_wait_ms
+    app.transport.Consumer = PromptFetchConsumer

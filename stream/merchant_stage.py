@@ -8,13 +8,14 @@ committed offset always means a delivered decision.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from datetime import datetime
 from typing import Any
 
 from models.features import MerchantState, facts_from_transaction, feature_vector, merchant_step
-from schemas import Transaction, encode_record
+from schemas import Transaction
 from stream import internal
 from stream.deciding import BatchDecider, Scoreable
 from stream.metrics import StreamMetrics
@@ -46,6 +47,12 @@ class MerchantStage:
         self._events_in = metrics.events_in.labels("merchant")
         self._replays = metrics.replays.labels("merchant")
         self.pending: list[Scoreable] = []
+        # labels() looks the child up by value each call; the label sets here are few.
+        self._decision_counter = functools.lru_cache(maxsize=256)(metrics.decisions.labels)
+        self._fallback_counter = functools.lru_cache(maxsize=64)(metrics.fallbacks.labels)
+        self._violation_counter = functools.lru_cache(maxsize=1024)(
+            metrics.expectation_failures.labels
+        )
 
     def add(self, value: bytes, ack: Any) -> None:
         """Apply one hand-over to the merchant state and queue it for scoring."""
@@ -78,34 +85,33 @@ class MerchantStage:
         if not self.pending:
             return []
         batch, self.pending = self.pending, []
-        outcomes, scoring_us = self.decider.decide(batch, now)
+        decided, scoring_us = self.decider.decide(batch, now)
         metrics = self._metrics
         metrics.batch_size.observe(len(batch))
         if scoring_us:
             metrics.scoring_seconds.observe(scoring_us / 1e6)
         arrival = metrics.decision_latency.labels("arrival")
         event_time = metrics.decision_latency.labels("event_time")
-        for outcome in outcomes:
-            decision = outcome.decision
-            key = decision.card_id.encode()
-            self._output.send(self._decisions_topic, key, encode_record(decision))
-            self._output.send(self._log_topic, key, encode_record(outcome.log))
-            model_version = decision.model.version if decision.model else "none"
-            metrics.decisions.labels(
-                decision.outcome.value, model_version, str(decision.fallback).lower()
+        send = self._output.send
+        for event in decided:
+            send(self._decisions_topic, event.card_key, event.decision)
+            send(self._log_topic, event.card_key, event.log)
+            fallback = event.fallback_reason is not None
+            self._decision_counter(
+                event.outcome, event.model_version, "true" if fallback else "false"
             ).inc()
-            if decision.fallback_reason is not None:
-                metrics.fallbacks.labels(decision.fallback_reason.value).inc()
+            if event.fallback_reason is not None:
+                self._fallback_counter(event.fallback_reason).inc()
                 log.warning(
                     "fallback decision",
                     extra={
-                        "transaction_id": decision.transaction_id,
-                        "reason": decision.fallback_reason.value,
-                        "outcome": decision.outcome.value,
+                        "transaction_id": event.transaction_id,
+                        "reason": event.fallback_reason,
+                        "outcome": event.outcome,
                     },
                 )
-            for violation in outcome.log.violations:
-                metrics.expectation_failures.labels(violation.feature, violation.kind.value).inc()
-            arrival.observe(decision.timings.arrival_to_decision_ms / 1000)
-            event_time.observe(max(decision.timings.event_to_decision_ms, 0.0) / 1000)
+            for violation in event.violations:
+                self._violation_counter(violation.feature, violation.kind).inc()
+            arrival.observe(event.arrival_to_decision_ms / 1000)
+            event_time.observe(max(event.event_to_decision_ms, 0.0) / 1000)
         return [item.ack for item in batch]

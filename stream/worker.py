@@ -42,7 +42,7 @@ def load_champion(settings: Settings) -> Champion | None:
         log.warning("no model package configured (FRAUD_MODEL_PACKAGE): every decision falls back")
         return None
     key = settings.signing_key.get_secret_value().encode()
-    return Champion(open_package(settings.model_package, key))
+    return Champion(open_package(settings.model_package, key, threads=settings.scoring_threads))
 
 
 def build_worker(settings: Settings) -> Worker:

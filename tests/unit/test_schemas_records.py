@@ -221,3 +221,13 @@ def test_the_canary_share_is_a_fraction() -> None:
     canary = examples.model_control().model_dump()["canary"] | {"traffic_share": 1.5}
     with pytest.raises(ValidationError):
         ModelControl.model_validate(changed(examples.model_control(), canary=canary))
+
+
+def test_fast_decision_id_equals_the_standard_uuid5() -> None:
+    import uuid
+
+    from schemas.decision import DECISION_ID_NAMESPACE
+
+    for transaction_id in ["tx-000001", "T0000000001", "é-ü-🙂", "x" * 64, "a"]:
+        expected = str(uuid.uuid5(DECISION_ID_NAMESPACE, transaction_id))
+        assert decision_id_for(transaction_id) == expected
