@@ -115,6 +115,9 @@ class Settings(BaseSettings):
         description="Resume streams after recovery in the safe order (stream.engine_fixes); "
         "false only to reproduce the faust-streaming defect it fixes",
     )
+    fetch_max_wait_ms: int = Field(
+        default=20, ge=1, le=1500, description="Broker long-poll per fetch (Faust hard-codes 1500)"
+    )
     stuck_commit_after_s: float = Field(
         default=60.0, gt=0, description="Report a partition whose commit stalls this long"
     )
@@ -128,6 +131,9 @@ class Settings(BaseSettings):
         default=FallbackMode.RULES_ONLY, description="Decision when no model answers in time"
     )
     max_batch: int = Field(default=256, ge=1, description="Most events per model call")
+    scoring_threads: int = Field(
+        default=2, ge=1, le=64, description="Threads of one model call (treelite predictor)"
+    )
     max_batch_wait_ms: float = Field(
         default=5.0, gt=0, description="Longest an event waits for its micro-batch to fill"
     )

@@ -8,6 +8,7 @@ from stream.cli.audit_cli import audit_app
 from stream.cli.broker import broker_app
 from stream.cli.chaos_cli import chaos_app
 from stream.cli.data_cli import data_app
+from stream.cli.demo_cli import demo_app
 from stream.cli.dlq_cli import dlq_app
 from stream.cli.models_cli import model_app
 from stream.cli.monitor_cli import monitor_app
@@ -24,6 +25,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(broker_app, name="broker")
 app.add_typer(chaos_app, name="chaos")
 app.add_typer(data_app, name="data")
+app.add_typer(demo_app, name="demo")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(model_app, name="model")
 app.add_typer(monitor_app, name="monitor")
