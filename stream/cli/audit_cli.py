@@ -22,18 +22,16 @@ def run_command() -> None:
     lost ones, publish one record per window to the audit topic, serve /metrics.
 
     Configured by FRAUD_AUDIT__* (grace_s, max_redrives, window_s, metrics_port, ...).
-    Runs until SIGTERM or Ctrl-C.
+    Reads the topics the worker creates. Runs until SIGTERM or Ctrl-C.
     """
     from prometheus_client import start_http_server
 
-    from stream.audit import AuditMetrics, AuditRunner, audit_config
+    from stream.audit import AuditFailed, AuditMetrics, AuditRunner, audit_config
     from stream.logs import logging_config
-    from stream.topics import ensure_topics
 
     settings = get_settings()
     config = audit_config(settings)
     logging.config.dictConfig(logging_config(settings.log_level, config.worker_id))
-    ensure_topics(settings)
     metrics = AuditMetrics()
     server = None
     if settings.audit.metrics_port:
@@ -45,6 +43,9 @@ def run_command() -> None:
         signal.signal(signum, lambda *_: stop.set())
     try:
         published = AuditRunner(config, metrics).run(stop)
+    except AuditFailed as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     finally:
         if server is not None:
             server.shutdown()

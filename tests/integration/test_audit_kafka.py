@@ -3,9 +3,14 @@ inputs the engine skipped re-driven until decided; inputs nobody processes repor
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
-from collections import Counter
+import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -17,10 +22,13 @@ from prometheus_client import CollectorRegistry
 
 from schemas import Decision, OutcomeAudit
 from stream.audit import AuditConfig, AuditMetrics, AuditRunner, audit_once
+from stream.broker import free_port
 from stream.redrive import provenance
-from stream.settings import TopicNames
+from stream.settings import Settings, TopicNames
 from stream.topic_scan import scan
+from stream.topics import stage_app_id
 from tests.support.clients import end_offsets, produce, read_to_end, wait_for_records
+from tests.support.faust_worker import REPO_ROOT
 from tests.support.stream_setup import StreamSetup, simulated_events, stream_setup
 from tests.support.stream_worker import StreamWorker
 from tests.support.topics import create_topics
@@ -168,29 +176,39 @@ def test_inputs_the_engine_skipped_are_redriven_and_decided_once(
     produce(kafka_bootstrap, inputs, events)
     # What the engine defect does (DESIGN.md): the worker group's offsets committed past
     # inputs that never got an outcome. The worker will not read them again by itself.
-    commit_to_end(kafka_bootstrap, setup.app_id, inputs)
+    card_group = stage_app_id(Settings(app_id=setup.app_id), "card")  # reads the input topic
+    commit_to_end(kafka_bootstrap, card_group, inputs)
 
     worker = StreamWorker(setup.env, tmp_path / "data", tmp_path / "worker.log")
     with worker.started(timeout=120):
         metrics = AuditMetrics(CollectorRegistry())
-        config = audit_config(kafka_bootstrap, setup, grace_s=3.0)
+        # The worker decides a copy well within the grace unless the machine is very busy;
+        # then a second copy goes out, which the decision id makes harmless (checked below).
+        config = audit_config(kafka_bootstrap, setup, grace_s=6.0)
         with running(AuditRunner(config, metrics)) as audit:
             wait_until(lambda: checked(audit) == len(events), 90, "every input checked")
-        assert metric(metrics, "fraud_audit_missing_outcomes_total") == len(events)
-        assert metric(metrics, "fraud_audit_redriven_total") == len(events)
+        redriven = metric(metrics, "fraud_audit_redriven_total")
+        assert redriven >= len(events)
+        assert metric(metrics, "fraud_audit_missing_outcomes_total") == redriven
         assert metric(metrics, "fraud_audit_lost_total") == 0
         assert sum(r.redriven for r in audit.published) == len(events)
         assert sum(r.decided for r in audit.published) == len(events)
+        wait_for_records(kafka_bootstrap, setup.topic("decisions"), int(redriven), 60)
 
     decisions = [
         Decision.model_validate_json(r.value or b"")
         for r in read_to_end(kafka_bootstrap, setup.topic("decisions"))
     ]
-    per_transaction = Counter(d.transaction_id for d in decisions)
-    assert len(per_transaction) == len(events)
-    assert set(per_transaction.values()) == {1}  # each decided once: the copy, not the original
+    # One decision per copy (the originals were never processed), one decision id each.
+    assert len(decisions) == redriven
+    ids: dict[str, set[str]] = {}
+    for decision in decisions:
+        ids.setdefault(decision.transaction_id, set()).add(decision.decision_id)
+    assert len(ids) == len(events)
+    assert {len(decision_ids) for decision_ids in ids.values()} == {1}
     summary = audit_once(kafka_bootstrap, topic_names(setup))
-    assert (summary.inputs, summary.redrive_copies, summary.decided) == (40, 40, 40)
+    assert (summary.inputs, summary.decided, summary.redrive_copies) == (40, 40, redriven)
+    assert summary.duplicate_decisions == redriven - len(events)
     assert summary.complete
 
 
@@ -233,3 +251,74 @@ def commit_to_end(bootstrap: str, group: str, topic: str) -> None:
         )
     finally:
         consumer.close()
+
+
+def test_audit_commands_serve_metrics_and_fail_the_check(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    setup = stream_setup(
+        kafka_bootstrap,
+        tmp_path / "var",
+        None,
+        "audit-cli",
+        FRAUD_AUDIT__GRACE_S=1,
+        FRAUD_AUDIT__MAX_REDRIVES=0,
+        FRAUD_AUDIT__WINDOW_S=0.5,
+        FRAUD_AUDIT__START_FROM="earliest",
+        FRAUD_AUDIT__GROUP_ID=f"{uuid.uuid4().hex[:8]}-audit",
+    )
+    create_audited_topics(kafka_bootstrap, setup)
+    sent = produce(kafka_bootstrap, setup.topic("transactions"), simulated_events(limit=2))
+    port = free_port()
+    env = {**os.environ, **setup.env, "FRAUD_AUDIT__METRICS_PORT": str(port)}
+    log_path = tmp_path / "audit.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "stream.cli", "audit", "run"],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until(lambda: scrape(port).get("fraud_audit_windows_total") == 1.0, 60, "a window")
+            samples = scrape(port)
+            assert samples["fraud_audit_lost_total"] == 2.0
+            assert samples['fraud_audit_inputs_total{kind="input"}'] == 2.0
+            assert samples['fraud_audit_settled_inputs_total{outcome="lost"}'] == 2.0
+        finally:
+            os.kill(process.pid, signal.SIGTERM)
+            code = process.wait(30)
+    output = log_path.read_text()
+    assert code == 0, output
+    assert output.count("INPUT LOST") == 2
+    assert "audit stopped after" in output
+
+    check = subprocess.run(
+        [sys.executable, "-m", "stream.cli", "audit", "check"],
+        env={**os.environ, **setup.env},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "2 inputs: 0 decided, 0 dead-lettered, 2 without an outcome" in check.stdout
+    for record in sent:
+        assert f"/{record.partition}/{record.offset} transaction T" in check.stdout
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The audit's samples on its /metrics page, by name with labels (empty while it is not up)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as page:
+            text = page.read().decode()
+    except OSError:
+        return {}
+    samples = {}
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name.startswith("fraud_audit_"):
+            samples[name] = float(value)
+    return samples

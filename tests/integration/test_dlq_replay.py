@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 SKEW_S = 2
 """The worker's and the replay's FRAUD_MAX_FUTURE_SKEW_S: an event dated AHEAD_S ahead is
 dead-lettered now and valid AHEAD_S - SKEW_S later (a real, transient reason)."""
-AHEAD_S = 15
+AHEAD_S = 25
 
 
 def fraudstream(env: dict[str, str], *args: str, expect: int = 0) -> str:
