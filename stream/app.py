@@ -31,8 +31,8 @@ def create_app(settings: Settings) -> faust.App:
         web_port=settings.web_port,
         # Measured here (see DESIGN): bigger fetches and buffers, no waiting for empty streams.
         stream_buffer_maxsize=32_768,
-        broker_max_poll_records=5_000,
-        consumer_max_fetch_size=8 * 1024 * 1024,
+        broker_max_poll_records=500,
+        consumer_max_fetch_size=128 * 1024,
         stream_wait_empty=False,
         producer_linger_ms=10,
         producer_max_batch_size=262_144,
@@ -42,5 +42,9 @@ def create_app(settings: Settings) -> faust.App:
         table_standby_replicas=0,
         logging_config=None,
     )
-    prompt_fetches(app, settings.fetch_max_wait_ms)
+    prompt_fetches(
+        app,
+        settings.fetch_max_wait_ms,
+        gapless_topics={settings.topics.transactions, settings.topics.by_merchant},
+    )
     return app

@@ -209,7 +209,7 @@ def _report_decisions(decided: list[Decision], letters: list[DeadLetter], produc
         f"p50 {np.percentile(arrival, 50):.1f} ms, p99 {np.percentile(arrival, 99):.1f} ms"
     )
     for decision in [d for d in decided if d.outcome.value == "DECLINE"][:3]:
-        say(f"   DECLINE {decision.transaction_id} score {decision.score:.3f}")
+        say(f"   DECLINE {decision.transaction_id} score {decision.score or 0:.3f}")
         say(f"     reasons {decision.reason_codes}")
     for letter in letters:
         say(f"   dead letter [{letter.category.value}] {letter.detail[:100]}")
@@ -234,7 +234,8 @@ def _trace(bootstrap: str, topics: TopicNames, decided: list[Decision], package:
     model = decision.model
     lines = [
         f"9. Trace of {decision.transaction_id} ({decision.outcome.value}, score "
-        f"{decision.score:.3f}, decision {decision.decision_id}):",
+        f"{'none' if decision.score is None else f'{decision.score:.3f}'}, "
+        f"decision {decision.decision_id}):",
         f"   input      {log.source.topic} partition {log.source.partition} offset "
         f"{log.source.offset}, sha256 {log.raw_sha256[:16]}",
         f"   model      {model.name if model else '-'} {model.version if model else '-'}, "

@@ -18,14 +18,18 @@ Upstream: faust-streaming issues #606 and #312 (commit stuck behind a gap) and #
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
 from importlib.metadata import version
 from typing import Any, cast
 
+from aiokafka.structs import TopicPartition
 from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
+
+from stream.delivery_guard import DeliveryGuard, Verdict
 
 PINNED_VERSIONS = {"faust-streaming": "0.15.3", "aiokafka": "0.14.0"}
 
@@ -140,12 +144,101 @@ class PromptFetchConsumerThread(AIOKafkaConsumerThread):
         return consumer
 
 
+class _ReadOffsets(defaultdict[Any, int | None]):
+    """Faust's read-offset map, able to skip the write that follows a held-back record."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda: None)
+        self.skip_next: set[Any] = set()
+
+    def __setitem__(self, tp: Any, offset: int | None) -> None:
+        if tp in self.skip_next:
+            self.skip_next.discard(tp)
+            return
+        super().__setitem__(tp, offset)
+
+
 class PromptFetchConsumer(AIOKafkaConsumer):
+    """Faust's aiokafka consumer with prompt fetches and two delivery fixes around seeks.
+
+    Fix 2 — every partition is positioned. `perform_seek` ends in aiokafka's
+    `seek_to_committed`, which moves only partitions with a committed offset above 0
+    (aiokafka/consumer/consumer.py: `if offset and offset > 0`). A partition taken over from a
+    worker that died before its first commit kept the position the background fetcher reached
+    during recovery (Faust pauses partitions in its own bookkeeping only), and the records
+    fetched then were thrown away by the queue clear. Measured here: the survivor resumed such a
+    partition at offset 301 instead of 0; 179 transactions never got a decision. Partitions
+    without a committed offset are now sent to the beginning (auto_offset_reset=earliest).
+
+    Fix 3 — no stale record after a seek (see stream.delivery_guard). Measured here: a batch
+    fetched before the seek delivered offset 900 right after a seek to 870; Faust marked 871-899
+    as processed and 17 transactions never got a decision.
+    """
+
+    gapless_topics: frozenset[str] = frozenset()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        read_offsets = _ReadOffsets()
+        self._read_offset = read_offsets
+        self._guard = DeliveryGuard()
+        deliver = self.callback
+
+        async def guarded(message: Any) -> None:
+            tp = message.tp
+            if tp.topic not in self.gapless_topics:
+                await deliver(message)
+                return
+            verdict = self._guard.judge(tp, message.offset)
+            if verdict is not Verdict.DELIVER:
+                expected = self._guard.expected(tp)
+                if verdict is Verdict.HOLD_AND_RESEEK and expected is not None:
+                    await self.seek(tp, expected)
+                read_offsets.skip_next.add(tp)
+                return
+            epoch = self._guard.epoch
+            await deliver(message)
+            if self._guard.epoch == epoch:
+                self._guard.delivered(tp, message.offset)
+            else:  # a seek landed during the delivery: its positions stand
+                read_offsets.skip_next.add(tp)
+
+        self.callback = guarded
+
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
         return PromptFetchConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+    async def _add_gap(self, tp: Any, offset_from: int, offset_to: int) -> None:
+        # Faust calls this before delivering a record that jumps; the guard decides first.
+        if tp.topic in self.gapless_topics and not self._guard.would_deliver(tp, offset_to):
+            return
+        await super()._add_gap(tp, offset_from, offset_to)
 
-def prompt_fetches(app: Any, fetch_max_wait_ms: int) -> None:
-    """Use PromptFetchConsumer for `app` (before its consumer is first created)."""
+    async def perform_seek(self) -> None:
+        await super().perform_seek()
+        streams = [tp for tp in self.assignment() if not self._is_changelog_tp(tp)]
+        uncommitted = [tp for tp in streams if not self._committed_offset.get(tp)]
+        starts: Mapping[Any, int] = {}
+        if uncommitted:
+            await cast(Any, self)._thread.seek_to_beginning(
+                *(TopicPartition(tp.topic, tp.partition) for tp in uncommitted)
+            )
+            starts = await self.earliest_offsets(*uncommitted)
+        positions: dict[Any, int] = {}
+        for tp in streams:
+            position = self._committed_offset.get(tp) or starts.get(tp)
+            if position is not None:
+                positions[tp] = position
+        self._guard.reset(positions)
+
+
+def prompt_fetches(app: Any, fetch_max_wait_ms: int, gapless_topics: set[str]) -> None:
+    """Use PromptFetchConsumer for `app` (before its consumer is first created).
+
+    `gapless_topics`: the stream topics that are neither compacted nor written transactionally,
+    so that any jump in their offsets is a stale delivery (see stream.delivery_guard).
+    """
     PromptFetchConsumerThread.fetch_max_wait_ms = fetch_max_wait_ms
-    app.transport.Consumer = PromptFetchConsumer
+    app.transport.Consumer = type(
+        "AppConsumer", (PromptFetchConsumer,), {"gapless_topics": frozenset(gapless_topics)}
+    )

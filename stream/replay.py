@@ -26,6 +26,8 @@ from models.features import (
 )
 from schemas import Transaction
 from stream import internal
+from stream.settings import Settings
+from stream.topics import changelog_topic
 
 
 @dataclass(frozen=True)
@@ -136,15 +138,13 @@ class StateParity:
         return not self.card_mismatches and not self.merchant_mismatches
 
 
-def state_parity(
-    bootstrap: str, app_id: str, transactions_topic: str, handover_topic: str
-) -> StateParity:
+def state_parity(bootstrap: str, settings: Settings) -> StateParity:
     """Compare the tables' changelogs (what a restarted worker restores) with a recomputation."""
-    inputs = read_topic(bootstrap, transactions_topic)
-    handovers = read_topic(bootstrap, handover_topic)
+    inputs = read_topic(bootstrap, settings.topics.transactions)
+    handovers = read_topic(bootstrap, settings.topics.by_merchant)
     offline = recompute(inputs, handovers)
-    cards = latest_by_key(read_topic(bootstrap, f"{app_id}-card-state-changelog"))
-    merchants = latest_by_key(read_topic(bootstrap, f"{app_id}-merchant-state-changelog"))
+    cards = latest_by_key(read_topic(bootstrap, changelog_topic(settings, "card")))
+    merchants = latest_by_key(read_topic(bootstrap, changelog_topic(settings, "merchant")))
     card_mismatches = sorted(
         {key.decode() for key in cards} ^ set(offline.card_states)
         | {

@@ -107,7 +107,12 @@ class Settings(BaseSettings):
     var_dir: Path = Field(default=Path("var"), description="Root of local runtime state")
     data_dir: Path | None = Field(default=None, description="RocksDB tables; default var/<worker>")
     web_host: str = Field(default="127.0.0.1", description="Bind address of /metrics, /health")
-    web_port: int = Field(default=6066, ge=1, le=65535)
+    web_port: int = Field(default=6066, ge=1, le=65535, description="Card stage's web port")
+    merchant_web_port_setting: int | None = Field(
+        default=None,
+        validation_alias="FRAUD_MERCHANT_WEB_PORT",
+        description="Merchant stage's web port; default web_port + 1",
+    )
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     log_level: str = "INFO"
     ordered_recovery: bool = Field(
@@ -132,7 +137,7 @@ class Settings(BaseSettings):
     )
     max_batch: int = Field(default=256, ge=1, description="Most events per model call")
     scoring_threads: int = Field(
-        default=2, ge=1, le=64, description="Threads of one model call (treelite predictor)"
+        default=1, ge=1, le=64, description="Threads of one model call (treelite predictor)"
     )
     max_batch_wait_ms: float = Field(
         default=5.0, gt=0, description="Longest an event waits for its micro-batch to fill"
@@ -151,6 +156,10 @@ class Settings(BaseSettings):
     )
     monitor: MonitorSettings = MonitorSettings()
     audit: AuditSettings = AuditSettings()
+
+    @property
+    def merchant_web_port(self) -> int:
+        return self.merchant_web_port_setting or self.web_port + 1
 
     @property
     def worker_data_dir(self) -> Path:

@@ -12,6 +12,19 @@ from stream.settings import Settings
 DEAD_LETTER_MAX_BYTES = 2 * 1024 * 1024
 
 
+STAGE_TABLES = {"card": "card-state", "merchant": "merchant-state"}
+
+
+def stage_app_id(settings: Settings, stage: str) -> str:
+    """Consumer group and changelog prefix of one stage (see stream.worker)."""
+    return f"{settings.app_id}-{stage}"
+
+
+def changelog_topic(settings: Settings, stage: str) -> str:
+    """The compacted topic a stage's state table is restored from."""
+    return f"{stage_app_id(settings, stage)}-{STAGE_TABLES[stage]}-changelog"
+
+
 class TopicSetupError(Exception):
     """A topic could not be created or has the wrong shape."""
 

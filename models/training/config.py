@@ -22,8 +22,8 @@ class SplitConfig(_Frozen):
 
 
 class ModelParams(_Frozen):
-    learning_rate: float = 0.08
-    max_iter: int = 250
+    learning_rate: float = 0.12
+    max_iter: int = 150
     max_leaf_nodes: int = 31
     min_samples_leaf: int = 40
     l2_regularization: float = 1.0

@@ -10,7 +10,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from schemas import DeadLetter, Decision
 from stream.replay import StateParity, read_topic, state_parity
-from stream.settings import TopicNames
+from stream.settings import Settings, TopicNames
 
 
 @dataclass(frozen=True)
@@ -92,5 +92,5 @@ def wait_for_zero_lag(
         time.sleep(1.0)
 
 
-def table_parity(bootstrap: str, app_id: str, topics: TopicNames) -> StateParity:
-    return state_parity(bootstrap, app_id, topics.transactions, topics.by_merchant)
+def table_parity(bootstrap: str, settings: Settings) -> StateParity:
+    return state_parity(bootstrap, settings)

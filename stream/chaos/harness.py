@@ -19,7 +19,8 @@ from stream.broker import BrokerConfig, KafkaBroker, free_ports
 from stream.chaos.checks import Outcomes, outcomes, table_parity, wait_for_zero_lag
 from stream.chaos.workers import WorkerProcess
 from stream.replay import StateParity, read_topic
-from stream.settings import TopicNames
+from stream.settings import Settings, TopicNames
+from stream.topics import stage_app_id
 
 Say = Callable[[str], None]
 
@@ -111,10 +112,18 @@ def run_chaos(
         producer.join(timeout=duration + plan.drain_timeout_s)
         say(f"produced {len(log.produced):,} events; waiting for every outcome")
         _wait_for_decisions(bootstrap, topics, log, plan.drain_timeout_s)
-        lag = wait_for_zero_lag(bootstrap, app_id, [topics.transactions, topics.by_merchant], 120)
+        settings = Settings(kafka_bootstrap=bootstrap, app_id=app_id)
+        lag = {
+            **wait_for_zero_lag(
+                bootstrap, stage_app_id(settings, "card"), [topics.transactions], 120
+            ),
+            **wait_for_zero_lag(
+                bootstrap, stage_app_id(settings, "merchant"), [topics.by_merchant], 120
+            ),
+        }
         seconds = time.monotonic() - t0
         result_outcomes = outcomes(bootstrap, topics, log.produced)
-        parity = table_parity(bootstrap, app_id, topics)
+        parity = table_parity(bootstrap, settings)
         latency = _latency(bootstrap, topics)
     finally:
         for worker in workers:

@@ -1,6 +1,8 @@
-"""`fraudstream worker`: run one scoring worker until SIGTERM."""
+"""`fraudstream worker [--stage card|merchant]`: run the scoring worker until SIGTERM."""
 
 from __future__ import annotations
+
+from typing import Annotated, Literal
 
 import typer
 
@@ -10,11 +12,23 @@ worker_app = typer.Typer(help="Run the scoring stream worker.", invoke_without_c
 
 
 @worker_app.callback()
-def worker() -> None:
+def worker(
+    stage: Annotated[
+        str | None, typer.Option(help="Run one stage only: card or merchant (default: both)")
+    ] = None,
+) -> None:
     """Consume fraud.transactions.v1 and publish decisions, scoring logs and dead letters.
 
-    Configured by FRAUD_* environment variables (see README: Configuration).
+    Both stages run as child processes of this one (card: validate + per-card state;
+    merchant: per-merchant state + scoring). Configured by FRAUD_* variables (README).
     """
-    from stream.worker import run_worker
+    if stage is None:
+        from stream.supervisor import run_supervisor
 
-    run_worker(get_settings())
+        raise typer.Exit(run_supervisor())
+    if stage not in ("card", "merchant"):
+        raise typer.BadParameter("--stage must be card or merchant")
+    from stream.worker import run_stage
+
+    chosen: Literal["card", "merchant"] = "card" if stage == "card" else "merchant"
+    run_stage(get_settings(), chosen)

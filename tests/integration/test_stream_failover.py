@@ -27,8 +27,9 @@ def test_killed_worker_loses_nothing_and_state_equals_recomputation(
     first = StreamWorker(setup.env, tmp_path / "a", tmp_path / "a.log", worker_id="worker-a")
     second = StreamWorker(setup.env, tmp_path / "b", tmp_path / "b.log", worker_id="worker-b")
     with first.started(timeout=120), second.started(timeout=120):
-        # Both in the group: wait for the rebalance that gave the first one its share back.
-        first.wait_for_log("Worker ready", timeout=120, occurrences=2)
+        # Both in the groups: wait for the rebalances that gave the first one its share back
+        # (two stages, each ready once at start and once after the rebalance).
+        first.wait_for_log("Worker ready", timeout=120, occurrences=4)
 
         def steady_load() -> None:
             for start in range(0, len(events), 300):
@@ -60,9 +61,7 @@ def test_killed_worker_loses_nothing_and_state_equals_recomputation(
     duplicates = sum(count - 1 for count in decided.values())
     print(f"failover: {len(events)} events, {duplicates} duplicate decisions after the kill")
 
-    parity = state_parity(
-        kafka_bootstrap, setup.app_id, setup.topic("transactions"), setup.topic("by_merchant")
-    )
+    parity = state_parity(kafka_bootstrap, setup.settings())
     assert parity.cards > 100 and parity.merchants > 10
     assert parity.card_mismatches == []
     assert parity.merchant_mismatches == []

@@ -15,6 +15,7 @@ from models.simulator import (
     simulate,
 )
 from models.training.quick import build_small_package
+from stream.settings import Settings, TopicNames
 
 SIGNING_KEY = "integration-test-signing-key"
 TOPIC_FIELDS = (
@@ -43,6 +44,13 @@ class StreamSetup:
 
     def topic(self, field: str) -> str:
         return self.topics[field]
+
+    def settings(self) -> Settings:
+        return Settings(
+            kafka_bootstrap=self.env["FRAUD_KAFKA_BOOTSTRAP"],
+            app_id=self.app_id,
+            topics=TopicNames(**self.topics),
+        )
 
 
 def stream_setup(
