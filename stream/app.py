@@ -19,6 +19,8 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         processing_guarantee=settings.processing_guarantee,
+        # Faust's 60 s default leaves a crashed worker's partitions unscored for a minute.
+        broker_session_timeout=settings.session_timeout_s,
         TableManager=(
             OrderedRecoveryTableManager
             if settings.ordered_recovery
@@ -46,5 +48,6 @@ def create_app(settings: Settings) -> faust.App:
         app,
         settings.fetch_max_wait_ms,
         gapless_topics={settings.topics.transactions, settings.topics.by_merchant},
+        fixes=settings.ordered_recovery,
     )
     return app

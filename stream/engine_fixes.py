@@ -176,6 +176,7 @@ class PromptFetchConsumer(AIOKafkaConsumer):
     """
 
     gapless_topics: frozenset[str] = frozenset()
+    position_every_partition = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -216,6 +217,8 @@ class PromptFetchConsumer(AIOKafkaConsumer):
 
     async def perform_seek(self) -> None:
         await super().perform_seek()
+        if not self.position_every_partition:
+            return
         streams = [tp for tp in self.assignment() if not self._is_changelog_tp(tp)]
         uncommitted = [tp for tp in streams if not self._committed_offset.get(tp)]
         starts: Mapping[Any, int] = {}
@@ -232,13 +235,21 @@ class PromptFetchConsumer(AIOKafkaConsumer):
         self._guard.reset(positions)
 
 
-def prompt_fetches(app: Any, fetch_max_wait_ms: int, gapless_topics: set[str]) -> None:
+def prompt_fetches(
+    app: Any, fetch_max_wait_ms: int, gapless_topics: set[str], fixes: bool = True
+) -> None:
     """Use PromptFetchConsumer for `app` (before its consumer is first created).
 
     `gapless_topics`: the stream topics that are neither compacted nor written transactionally,
     so that any jump in their offsets is a stale delivery (see stream.delivery_guard).
+    `fixes=False` keeps only the prompt fetches: for reproducing the engine's defects.
     """
     PromptFetchConsumerThread.fetch_max_wait_ms = fetch_max_wait_ms
     app.transport.Consumer = type(
-        "AppConsumer", (PromptFetchConsumer,), {"gapless_topics": frozenset(gapless_topics)}
+        "AppConsumer",
+        (PromptFetchConsumer,),
+        {
+            "gapless_topics": frozenset(gapless_topics if fixes else ()),
+            "position_every_partition": fixes,
+        },
     )

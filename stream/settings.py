@@ -117,8 +117,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     ordered_recovery: bool = Field(
         default=True,
-        description="Resume streams after recovery in the safe order (stream.engine_fixes); "
-        "false only to reproduce the faust-streaming defect it fixes",
+        description="The engine fixes of stream.engine_fixes (resume order, positioning, "
+        "stale-record guard); false only to reproduce the faust-streaming defects they fix",
+    )
+    session_timeout_s: float = Field(
+        default=20.0,
+        ge=6,
+        description="A worker silent this long (crashed) loses its partitions to the others",
     )
     fetch_max_wait_ms: int = Field(
         default=20, ge=1, le=1500, description="Broker long-poll per fetch (Faust hard-codes 1500)"

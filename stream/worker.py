@@ -84,6 +84,7 @@ def build_worker(settings: Settings, stage: Stage) -> Worker:
         champion = load_champion(settings)
         _merchant_stage(app, settings, table, output, metrics, champion)
     _watchdogs(app, settings, metrics, source)
+    _table_size_gauge(app, table, metrics, STAGE_TABLES[stage])
 
     def is_ready() -> tuple[bool, str]:
         if stage == "merchant" and champion is None:
@@ -220,6 +221,17 @@ def _watchdogs(app: faust.App, settings: Settings, metrics: StreamMetrics, sourc
         watch.forget({(tp.topic, tp.partition) for tp in assigned})
 
     app.timer(interval=5.0)(watch_progress)
+
+
+def _table_size_gauge(app: faust.App, table: Any, metrics: StreamMetrics, name: str) -> None:
+    gauge = metrics.table_keys.labels(name)
+
+    async def measure() -> None:
+        # RocksDB's own estimate per partition database: cheap, no scan.
+        databases = list(getattr(table.data, "_dbs", {}).values())
+        gauge.set(sum(db.property_int_value("rocksdb.estimate-num-keys") or 0 for db in databases))
+
+    app.timer(interval=10.0)(measure)
 
 
 def _model_info(settings: Settings, champion: Champion | None) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from schemas.audit import MAX_LOST_LISTED
 from stream.audit.matching import dead_letter_source, decision_ids, transaction_id_of
 from stream.audit.metrics import AuditMetrics
 from stream.audit.tracking import OutcomeTracker, PendingInput, TrackerConfig, Verdict, Window
+from stream.publishing import publish_confirmed
 from stream.redrive import (
     Copy,
     Redriver,
@@ -446,19 +447,14 @@ class AuditRunner:
 
     def _publish(self, window: Window, now_ms: int) -> None:
         record = audit_record(window, self.config, now_ms)
-        errors: list[str] = []
-
-        def delivered(error: KafkaError | None, _message: Message) -> None:
-            if error is not None:
-                errors.append(str(error))
-
-        self._producer.produce(
+        errors = publish_confirmed(
+            self._producer,
             self.config.audit_topic,
-            key=self.config.input_topic.encode(),
-            value=encode_record(record),
-            on_delivery=delivered,
+            self.config.input_topic.encode(),
+            encode_record(record),
+            KAFKA_TIMEOUT_S * 3,
         )
-        if self._producer.flush(KAFKA_TIMEOUT_S * 3) or errors:
+        if errors:
             # Nothing committed: a restarted audit checks these inputs again.
             raise AuditFailed(f"audit record {record.audit_id} not delivered: {errors[:3]}")
         self.published.append(record)

@@ -14,7 +14,6 @@ from confluent_kafka import (
     OFFSET_BEGINNING,
     OFFSET_END,
     Consumer,
-    KafkaError,
     KafkaException,
     Message,
     Producer,
@@ -29,6 +28,7 @@ from schemas.label import FraudLabel
 from schemas.scoring_log import ScoringLogRecord
 from stream.monitor.errors import PublishFailed
 from stream.monitor.metrics import MonitorMetrics
+from stream.publishing import publish_confirmed
 from stream.settings import Settings
 
 log = logging.getLogger("fraudstream.monitor")
@@ -245,20 +245,14 @@ class MonitorRunner:
     # -- publish, then commit ----------------------------------------------------------------
 
     def _publish(self, report: DriftReport) -> None:
-        errors: list[str] = []
-
-        def delivered(error: KafkaError | None, _message: Message) -> None:
-            if error is not None:
-                errors.append(str(error))
-
-        self._producer.produce(
+        errors = publish_confirmed(
+            self._producer,
             self.config.reports_topic,
-            key=report.model.name.encode(),
-            value=encode_record(report),
-            on_delivery=delivered,
+            report.model.name.encode(),
+            encode_record(report),
+            self.config.publish_timeout_s,
         )
-        remaining = self._producer.flush(self.config.publish_timeout_s)
-        if remaining or errors:
+        if errors:
             # Nothing is committed: a restarted monitor recomputes this window and publishes it.
             raise PublishFailed(f"drift report {report.report_id} not delivered: {errors[:3]}")
         self.published += 1
