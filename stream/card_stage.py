@@ -3,7 +3,8 @@
 Every input record leaves this stage as exactly one thing: a dead letter, or a record for the
 merchant stage (which publishes the decision). The card state is updated per event, as Faust
 requires; a transaction the state has already applied (a replay after a crash, or a re-drive)
-leaves it unchanged and is handed over with the features it had the first time.
+leaves it unchanged (the unchanged state is still written, see `handle`) and is handed
+over with the features it had the first time.
 """
 
 from __future__ import annotations
@@ -71,8 +72,10 @@ class CardStage:
         step = card_step(state, facts_from_transaction(decoded), offset)
         if step.duplicate:
             self._replays.inc()
-        else:
-            self._table.set(card_key, step.state.encode())
+        # Written on a replay too: the local RocksDB store can hold an update whose changelog
+        # record died with a killed worker; re-sending the state is what brings the changelog
+        # (and every worker that later restores from it) back in line.
+        self._table.set(card_key, step.state.encode())
         handover = internal.CardStageOutput(
             origin_partition=partition,
             origin_offset=step.origin_offset,

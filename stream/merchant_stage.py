@@ -65,10 +65,11 @@ class MerchantStage:
         blob = self._table.get(key)
         state = MerchantState.decode(blob) if blob is not None else MerchantState.empty()
         step = merchant_step(state, facts, handover.origin_partition, handover.origin_offset)
-        if step.applied:
-            self._table.set(key, step.state.encode())
-        else:
+        if not step.applied:
             self._replays.inc()
+        # Written on a replay too, so that a changelog record lost with a killed worker is
+        # re-sent (see CardStage.handle).
+        self._table.set(key, step.state.encode())
         features = feature_vector(facts, handover.card_features, step.features)
         if not self.pending:
             self._oldest_pending_at = time.monotonic()

@@ -42,13 +42,16 @@ def test_killed_worker_loses_nothing_and_state_equals_recomputation(
         first.stop(kill=True)  # SIGKILL mid-stream
         producer.join(timeout=120)
         expected = {json.loads(value)["transaction_id"] for _, value in events}
-        decisions = wait_for_ids(
-            kafka_bootstrap,
-            setup.topic("decisions"),
-            expected,
-            lambda value: Decision.model_validate_json(value).transaction_id,
-            timeout=240,
-        )
+        try:
+            decisions = wait_for_ids(
+                kafka_bootstrap,
+                setup.topic("decisions"),
+                expected,
+                lambda value: Decision.model_validate_json(value).transaction_id,
+                timeout=240,
+            )
+        except TimeoutError as missing:
+            raise AssertionError(f"{missing}\nsurvivor's log:\n{second.tail(80)}") from missing
         # Let the survivor settle so that every state write has reached its changelog.
         time.sleep(3)
 
