@@ -9,15 +9,18 @@ passes them: lost), or records the stale offset as read and drops the real recor
 transactionally: the input and the hand-over topics), a record beyond the next expected offset
 is stale and is held back; the fetcher delivers it again, in order, from the new position.
 
-Should records keep arriving beyond the expected offset for longer than any stale batch lasts,
-the position itself is wrong: the guard asks for a seek back to the expected offset. If the
-first record after that seek is still beyond it, the records in between are really gone (e.g.
-deleted by retention) and the jump is accepted.
+The first record held after a seek also asks for a seek back to the expected offset: the
+fetcher's position may itself be off, and holding alone would then drop record after record
+until the partition ran dry: a stall, which is what this fixes. After that seek the
+expected record arrives within one fetch; should records keep arriving beyond it for
+`give_up_after_s`, the records in between are really gone (e.g. deleted by retention) and the
+jump is accepted. Every hold episode is logged by the consumer, so none is silent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -27,15 +30,16 @@ Partition = Hashable
 class Verdict(Enum):
     DELIVER = "deliver"
     HOLD = "hold"  # stale: do not deliver, do not count as read
-    HOLD_AND_RESEEK = "hold_and_reseek"  # stale for too long: seek back to the expected offset
+    HOLD_AND_RESEEK = "hold_and_reseek"  # first held record: also seek back to the expected one
 
 
 @dataclass
 class DeliveryGuard:
-    reseek_after: int = 5_000  # held records before the position is suspected (> a batch)
+    give_up_after_s: float = 30.0  # records beyond expected this long after a seek: a real gap
+    clock: Callable[[], float] = time.monotonic
     _expected: dict[Partition, int] = field(default_factory=dict)
-    _held: dict[Partition, int] = field(default_factory=dict)
-    _reseeked: set[Partition] = field(default_factory=set)
+    _holding_since: dict[Partition, float] = field(default_factory=dict)
+    _gap_accepted: set[Partition] = field(default_factory=set)
     epoch: int = 0
 
     def reset(self, positions: dict[Partition, int]) -> None:
@@ -43,36 +47,37 @@ class DeliveryGuard:
         self.epoch += 1
         for partition, offset in positions.items():
             self._expected[partition] = offset
-            self._held.pop(partition, None)
-            self._reseeked.discard(partition)
+            self._clear(partition)
 
     def forget(self, partition: Partition) -> None:
         self._expected.pop(partition, None)
-        self._held.pop(partition, None)
-        self._reseeked.discard(partition)
+        self._clear(partition)
 
     def judge(self, partition: Partition, offset: int) -> Verdict:
-        expected = self._expected.get(partition)
-        if expected is None or offset <= expected:
-            return Verdict.DELIVER  # unknown position, the next record, or a re-read
-        if partition in self._reseeked:
-            return Verdict.DELIVER  # still beyond after seeking back: the gap is real
-        held = self._held.get(partition, 0) + 1
-        self._held[partition] = held
-        if held >= self.reseek_after:
-            self._reseeked.add(partition)
+        if self.would_deliver(partition, offset):
+            if partition in self._holding_since:
+                self._gap_accepted.add(partition)  # held for too long: believe the gap
+            return Verdict.DELIVER
+        if partition not in self._holding_since:
+            self._holding_since[partition] = self.clock()
             return Verdict.HOLD_AND_RESEEK
         return Verdict.HOLD
 
     def would_deliver(self, partition: Partition, offset: int) -> bool:
-        """judge() without counting: whether the record would be delivered now."""
+        """judge() without side effects: whether the record would be delivered now."""
         expected = self._expected.get(partition)
-        return expected is None or offset <= expected or partition in self._reseeked
+        if expected is None or offset <= expected or partition in self._gap_accepted:
+            return True  # unknown position, the next record, a re-read, or an accepted gap
+        since = self._holding_since.get(partition)
+        return since is not None and self.clock() - since >= self.give_up_after_s
 
     def expected(self, partition: Partition) -> int | None:
         return self._expected.get(partition)
 
     def delivered(self, partition: Partition, offset: int) -> None:
         self._expected[partition] = offset + 1
-        self._held.pop(partition, None)
-        self._reseeked.discard(partition)
+        self._clear(partition)
+
+    def _clear(self, partition: Partition) -> None:
+        self._holding_since.pop(partition, None)
+        self._gap_accepted.discard(partition)

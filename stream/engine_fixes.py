@@ -18,6 +18,7 @@ Upstream: faust-streaming issues #606 and #312 (commit stuck behind a gap) and #
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from importlib.metadata import version
@@ -30,6 +31,8 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 
 from stream.delivery_guard import DeliveryGuard, Verdict
+
+log = logging.getLogger(__name__)
 
 PINNED_VERSIONS = {"faust-streaming": "0.15.3", "aiokafka": "0.14.0"}
 
@@ -194,6 +197,15 @@ class PromptFetchConsumer(AIOKafkaConsumer):
             if verdict is not Verdict.DELIVER:
                 expected = self._guard.expected(tp)
                 if verdict is Verdict.HOLD_AND_RESEEK and expected is not None:
+                    log.warning(
+                        "record beyond the expected offset held back; seeking back",
+                        extra={
+                            "topic": tp.topic,
+                            "partition": tp.partition,
+                            "offset": message.offset,
+                            "expected": expected,
+                        },
+                    )
                     await self.seek(tp, expected)
                 read_offsets.skip_next.add(tp)
                 return
@@ -253,3 +265,37 @@ def prompt_fetches(
             "position_every_partition": fixes,
         },
     )
+
+
+def consumer_state(app: Any) -> dict[str, Any]:
+    """The engine's view of each assigned partition, for operators (`/consumer`).
+
+    Read from Faust's internals (pinned above): which partitions it fetches, where it read and
+    committed, what the delivery guard expects — what one needs when a partition stops moving.
+    """
+    consumer = app.consumer
+    active = consumer._get_active_partitions()
+    guard = getattr(consumer, "_guard", None)
+    partitions = []
+    for tp in sorted(consumer.assignment()):
+        partitions.append(
+            {
+                "topic": tp.topic,
+                "partition": tp.partition,
+                "fetching": tp in active,
+                "paused": tp in consumer._paused_partitions,
+                "read_offset": consumer._read_offset.get(tp),
+                "committed": consumer._committed_offset.get(tp),
+                "highwater": consumer.highwater(tp),
+                "guard_expects": guard.expected(tp) if guard is not None else None,
+            }
+        )
+    fetcher = app._fetcher
+    return {
+        "generation": app.consumer_generation_id,
+        "flow_active": consumer.flow_active,
+        "flow_control_active": app.flow_control.is_active(),
+        "recovery_completed": app.tables.recovery.completed.is_set(),
+        "fetcher": {"state": fetcher.state, "crashed": fetcher.crashed},
+        "partitions": partitions,
+    }

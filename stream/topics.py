@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -67,7 +70,7 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
             except Exception as error:
                 if "TOPIC_ALREADY_EXISTS" not in str(error):
                     raise TopicSetupError(f"cannot create topic {name}: {error}") from error
-    metadata = admin.list_topics(timeout=timeout_s).topics
+    metadata = _metadata_listing(admin, list(plan), timeout_s)
     for name in (settings.topics.transactions, settings.topics.by_merchant):
         actual = len(metadata[name].partitions)
         if actual != settings.partitions:
@@ -75,3 +78,20 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
                 f"topic {name} has {actual} partitions but FRAUD_PARTITIONS={settings.partitions}: "
                 "per-card state is partitioned like the input, so the two must agree"
             )
+
+
+def _metadata_listing(admin: AdminClient, names: list[str], timeout_s: float) -> dict[str, Any]:
+    """Topic metadata once every name shows in it.
+
+    A freshly created topic can be missing from the next metadata answer for a moment (seen on
+    a broker that had just started); that is a wait, not an error.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        topics = admin.list_topics(timeout=timeout_s).topics
+        absent = [name for name in names if name not in topics]
+        if not absent:
+            return topics
+        if time.monotonic() > deadline:
+            raise TopicSetupError(f"topics {absent} still absent from the metadata after creation")
+        time.sleep(0.2)

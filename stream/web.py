@@ -1,4 +1,4 @@
-"""HTTP endpoints of the worker: /metrics, /health, /ready, /model (loopback by default)."""
+"""The worker's HTTP endpoints: /metrics, /health, /ready, /model, /consumer (loopback)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ def register_views(
     metrics: StreamMetrics,
     is_ready: Callable[[], tuple[bool, str]],
     model_info: Callable[[], dict[str, Any]],
+    consumer_info: Callable[[], dict[str, Any]],
 ) -> None:
     @app.page("/metrics")
     async def metrics_view(web: Any, request: Any) -> Any:
@@ -35,3 +36,7 @@ def register_views(
     @app.page("/model")
     async def model_view(web: Any, request: Any) -> Any:
         return web.json(model_info())
+
+    @app.page("/consumer")
+    async def consumer_view(web: Any, request: Any) -> Any:
+        return web.json(consumer_info())

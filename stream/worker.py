@@ -24,7 +24,12 @@ from stream.app import create_app
 from stream.card_stage import CardStage
 from stream.commit_watch import CommitWatch
 from stream.deciding import BatchDecider, Champion
-from stream.engine_fixes import engine_matches_pins, engine_versions, flush_outputs_before_commits
+from stream.engine_fixes import (
+    consumer_state,
+    engine_matches_pins,
+    engine_versions,
+    flush_outputs_before_commits,
+)
 from stream.merchant_stage import MerchantStage
 from stream.metrics import StreamMetrics
 from stream.output import OutputProducer
@@ -93,7 +98,13 @@ def build_worker(settings: Settings, stage: Stage) -> Worker:
             return False, "state tables are recovering from their changelogs"
         return True, f"{stage} stage: tables recovered" + (", model loaded" if champion else "")
 
-    register_views(app, metrics, is_ready, lambda: _model_info(settings, champion))
+    register_views(
+        app,
+        metrics,
+        is_ready,
+        lambda: _model_info(settings, champion),
+        lambda: consumer_state(app),
+    )
     return Worker(app, settings, metrics, output, champion)
 
 

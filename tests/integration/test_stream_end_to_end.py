@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,6 +57,33 @@ def _invalid_events(valid_value: bytes) -> list[tuple[bytes | None, bytes, str]]
     ]
 
 
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _read_endpoints(worker: StreamWorker) -> dict[str, Any]:
+    card = f"http://127.0.0.1:{worker.web_port}"
+    merchant = f"http://127.0.0.1:{worker.merchant_web_port}"
+    return {
+        "metrics": [_get(f"{base}/metrics")[1].decode() for base in (card, merchant)],
+        "ready": [_get(f"{base}/ready")[0] for base in (card, merchant)],
+        "model": json.loads(_get(f"{merchant}/model")[1]),
+        "consumer": json.loads(_get(f"{card}/consumer")[1]),
+    }
+
+
+def _sample(page: str, name: str) -> float:
+    """The value of one sample line of a Prometheus text page (0 when absent)."""
+    for line in page.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def test_every_event_gets_exactly_one_outcome(
     kafka_bootstrap: str, test_package: Path, tmp_path: Path
 ) -> None:
@@ -73,6 +103,22 @@ def test_every_event_gets_exactly_one_outcome(
         decisions = wait_for_records(kafka_bootstrap, setup.topic("decisions"), len(events), 180)
         dead = wait_for_records(kafka_bootstrap, setup.topic("dead_letters"), len(invalid), 60)
         logs = wait_for_records(kafka_bootstrap, setup.topic("scoring_log"), len(events), 60)
+        endpoints = _read_endpoints(worker)
+
+    # What an operator sees on the two stages' web ports.
+    card_page, merchant_page = endpoints["metrics"]
+    assert _sample(card_page, 'fraud_events_in_total{stage="card"}') == len(sent)
+    assert _sample(card_page, 'fraud_invalid_events_total{reason="not_utf8"}') == 1
+    assert _sample(merchant_page, 'fraud_events_in_total{stage="merchant"}') == len(events)
+    assert _sample(merchant_page, "fraud_scoring_batch_size_sum") == len(events)
+    assert "fraud_decision_latency_seconds_bucket" in merchant_page
+    assert endpoints["ready"] == [200, 200]
+    assert endpoints["model"]["champion"]["content_hash"] == manifest.content_hash
+    consumer = endpoints["consumer"]
+    inputs = [p for p in consumer["partitions"] if p["topic"] == setup.topic("transactions")]
+    assert len(inputs) == setup.settings().partitions
+    assert all(p["fetching"] and not p["paused"] for p in inputs)
+    assert sum(p["highwater"] for p in inputs) == len(sent)
 
     # The accounting identity: produced == decided + dead-lettered, each exactly once.
     assert len(sent) == len(decisions) + len(dead)

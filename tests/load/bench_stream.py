@@ -143,6 +143,7 @@ def start_profile(pid: int | None, out: Path, seconds: int) -> subprocess.Popen[
             "record",
             "-p",
             str(pid),
+            "--subprocesses",  # the worker is a supervisor; the stages are its children
             "-d",
             str(seconds),
             "-r",

@@ -7,25 +7,51 @@ from stream.delivery_guard import DeliveryGuard, Verdict
 TP = ("fraud.internal.by-merchant.v1", 1)
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_stale_records_after_a_seek_are_held_back_until_the_expected_one_arrives() -> None:
     guard = DeliveryGuard()
     guard.reset({TP: 870})
-    for stale in (900, 901, 902):  # the rest of a batch fetched before the seek
-        assert guard.judge(TP, stale) is Verdict.HOLD
+    verdicts = [guard.judge(TP, stale) for stale in (900, 901, 902)]  # rest of an old batch
+    # The first one held also asks for a seek back, in case the position itself is off.
+    assert verdicts == [Verdict.HOLD_AND_RESEEK, Verdict.HOLD, Verdict.HOLD]
     assert guard.judge(TP, 870) is Verdict.DELIVER
     guard.delivered(TP, 870)
     assert guard.judge(TP, 871) is Verdict.DELIVER
 
 
-def test_a_position_beyond_expected_for_too_long_asks_for_a_seek_then_believes_a_real_gap() -> None:
-    guard = DeliveryGuard(reseek_after=3)
+def test_a_partition_whose_records_all_arrive_beyond_expected_is_sought_back_not_starved() -> None:
+    # The stall this prevents: every record held, none ever re-fetched, the partition idle.
+    guard = DeliveryGuard()
+    guard.reset({TP: 487})
+    assert guard.judge(TP, 488) is Verdict.HOLD_AND_RESEEK
+    assert guard.judge(TP, 489) is Verdict.HOLD
+    assert guard.judge(TP, 487) is Verdict.DELIVER  # what the seek back brings
+    guard.delivered(TP, 487)
+    assert guard.judge(TP, 488) is Verdict.DELIVER
+
+
+def test_records_beyond_expected_long_after_the_seek_back_are_a_real_gap() -> None:
+    clock = Clock()
+    guard = DeliveryGuard(give_up_after_s=30.0, clock=clock)
     guard.reset({TP: 5})
-    verdicts = [guard.judge(TP, offset) for offset in (300, 301, 302)]
-    assert verdicts == [Verdict.HOLD, Verdict.HOLD, Verdict.HOLD_AND_RESEEK]
-    # After seeking back to 5, the first record is 1000: offsets 5..999 are gone for good.
+    assert guard.judge(TP, 1000) is Verdict.HOLD_AND_RESEEK
+    clock.now += 29.0
+    assert guard.judge(TP, 1000) is Verdict.HOLD
+    assert not guard.would_deliver(TP, 1000)
+    clock.now += 1.0
+    # Offsets 5..999 are gone for good (retention): believed, delivered, in order from there.
+    assert guard.would_deliver(TP, 1000)
     assert guard.judge(TP, 1000) is Verdict.DELIVER
     guard.delivered(TP, 1000)
     assert guard.judge(TP, 1001) is Verdict.DELIVER
+    assert guard.judge(TP, 1500) is Verdict.HOLD_AND_RESEEK  # a new jump is a new episode
 
 
 def test_rereads_and_unknown_partitions_are_left_to_the_engine() -> None:
@@ -38,9 +64,12 @@ def test_rereads_and_unknown_partitions_are_left_to_the_engine() -> None:
 
 
 def test_a_new_seek_starts_over() -> None:
-    guard = DeliveryGuard(reseek_after=2)
+    clock = Clock()
+    guard = DeliveryGuard(give_up_after_s=10.0, clock=clock)
     guard.reset({TP: 10})
-    assert guard.judge(TP, 50) is Verdict.HOLD
+    assert guard.judge(TP, 50) is Verdict.HOLD_AND_RESEEK
+    clock.now += 9.0
     guard.reset({TP: 20})
-    assert guard.judge(TP, 50) is Verdict.HOLD
+    clock.now += 9.0
+    assert guard.judge(TP, 50) is Verdict.HOLD_AND_RESEEK
     assert guard.epoch == 2
