@@ -115,17 +115,27 @@ def flush_outputs_before_commits(app: Any, flush_outputs: Callable[[], Awaitable
     """Make Faust's pre-commit producer flush also deliver the worker's own output producer.
 
     Faust (at_least_once) awaits `app.producer.flush()` right before committing offsets
-    (`Consumer._commit_offsets`); wrapping it extends "flushed before commit" to records sent
-    through confluent-kafka, so no offset is committed ahead of its outputs.
+    (`Consumer._commit_offsets`), and under exactly_once commits them through
+    `app.producer.commit_transactions`; wrapping both extends "flushed before commit" to records
+    sent through confluent-kafka, so no offset is committed ahead of its outputs. (The outputs
+    themselves are not in Faust's transactions: consumers deduplicate them by decision id.)
     """
     producer = app.producer
     faust_flush = producer.flush
+    faust_commit_transactions = producer.commit_transactions
 
     async def flush_both() -> None:
         await flush_outputs()
         await faust_flush()
 
+    async def flush_then_commit_transactions(*args: Any, **kwargs: Any) -> Any:
+        # exactly_once commits offsets inside the producer's transactions
+        # (`TransactionManager.commit`) and never calls `flush`: same rule, other door.
+        await flush_outputs()
+        return await faust_commit_transactions(*args, **kwargs)
+
     producer.flush = flush_both
+    producer.commit_transactions = flush_then_commit_transactions
 
 
 class PromptFetchConsumerThread(AIOKafkaConsumerThread):

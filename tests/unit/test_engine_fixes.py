@@ -17,6 +17,7 @@ from stream.engine_fixes import (
     OrderedRecovery,
     OrderedRecoveryTableManager,
     engine_versions,
+    flush_outputs_before_commits,
 )
 from stream.settings import Settings
 
@@ -99,4 +100,39 @@ def test_seek_and_queue_clear_happen_before_input_partitions_resume() -> None:
         "flow_control.resume (clears queues)",
         "resume_flow",
         "resume_partitions:[('fraud.transactions.v1', 0)]",
+    ]
+
+
+class _RecordingProducer:
+    def __init__(self, calls: list[str]) -> None:
+        self.calls = calls
+
+    async def flush(self) -> None:
+        self.calls.append("faust flush")
+
+    async def commit_transactions(self, *args: Any, **kwargs: Any) -> None:
+        self.calls.append("commit in transaction")
+
+
+def test_outputs_are_flushed_before_either_kind_of_offset_commit() -> None:
+    calls: list[str] = []
+
+    class _App:
+        producer = _RecordingProducer(calls)
+
+    async def flush_outputs() -> None:
+        calls.append("outputs flushed")
+
+    flush_outputs_before_commits(_App, flush_outputs)
+
+    async def commit_both_ways() -> None:
+        await _App.producer.flush()  # at_least_once: before Consumer._commit
+        await _App.producer.commit_transactions({}, "group")  # exactly_once
+
+    asyncio.run(commit_both_ways())
+    assert calls == [
+        "outputs flushed",
+        "faust flush",
+        "outputs flushed",
+        "commit in transaction",
     ]
