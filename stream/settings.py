@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     # Scoring.
     model_package: Path | None = Field(default=None, description="Champion package directory")
     latency_budget_ms: float = Field(
-        default=50.0, gt=0, description="Arrival → decision budget per event before fallback"
+        default=500.0, gt=0, description="Arrival → decision budget per event before fallback"
     )
     fallback: FallbackMode = Field(
         default=FallbackMode.RULES_ONLY, description="Decision when no model answers in time"
