@@ -43,8 +43,8 @@ from stream.chaos.workers import WorkerProcess
 from stream.replay import read_topic
 from stream.settings import Settings, TopicNames
 
-LIVE_EVENTS = 6_000
-LIVE_RATE = 300  # events per second
+LIVE_EVENTS = 4_000
+LIVE_RATE = 100  # events per second: what one worker keeps up with here beside the monitor
 REPO = Path(__file__).resolve().parents[1]
 
 
