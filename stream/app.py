@@ -31,7 +31,7 @@ def create_app(settings: Settings) -> faust.App:
         web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
-        # Measured here (see DESIGN): bigger fetches and buffers, no waiting for empty streams.
+        # Measured on these machines: bigger fetches and buffers, no waiting for empty streams.
         stream_buffer_maxsize=32_768,
         broker_max_poll_records=500,
         consumer_max_fetch_size=128 * 1024,

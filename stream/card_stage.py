@@ -9,10 +9,18 @@ over with the features it had the first time.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from models.features import CardState, card_step, facts_from_transaction
-from schemas import DeadLetter, Decoder, SourceCoords, Transaction, encode_dead_letter
+from schemas import (
+    DeadLetter,
+    DecodeLimits,
+    Decoder,
+    SourceCoords,
+    Transaction,
+    encode_dead_letter,
+    transaction_decoder,
+)
 from schemas.categories import ErrorCategory
 from schemas.rejection import Rejection
 from stream import internal
@@ -20,6 +28,29 @@ from stream.metrics import StreamMetrics
 from stream.output import OutputProducer
 from stream.settings import Settings
 from stream.state_table import StateTable
+
+
+def card_stage_decoder(settings: Settings, actor: str) -> Decoder[Transaction]:
+    """The input codec with the limits from settings (the worker's, and a replay's check)."""
+    limits = DecodeLimits(
+        max_bytes=settings.max_event_bytes,
+        max_future_skew=timedelta(seconds=settings.max_future_skew_s),
+    )
+    return transaction_decoder(actor, limits)
+
+
+def key_rejection(key: bytes | None, card_id: str) -> Rejection | None:
+    """The card stage's rule: the record key is the card id.
+
+    Per-card state lives in the partition the key chose; another key would split it.
+    """
+    if key == card_id.encode():
+        return None
+    return Rejection(
+        ErrorCategory.KEY_MISMATCH,
+        f"the record key must be the card_id {card_id!r}; got {key!r}",
+        "card_id",
+    )
 
 
 class CardStage:
@@ -57,13 +88,8 @@ class CardStage:
             self._dead_letter(decoded)
             return
         card_key = decoded.card_id.encode()
-        if key != card_key:
-            # Per-card state lives in the partition the key chose; another key would split it.
-            rejection = Rejection(
-                ErrorCategory.KEY_MISMATCH,
-                f"the record key must be the card_id {decoded.card_id!r}; got {key!r}",
-                "card_id",
-            )
+        rejection = key_rejection(key, decoded.card_id)
+        if rejection is not None:
             self._dead_letter(self._decoder.dead_letter(value, source, rejection, now=now))
             return
         assert value is not None  # a decoded record had bytes

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -38,10 +38,9 @@ from schemas import (
     Transaction,
     decode_record,
     encode_record,
-    transaction_decoder,
 )
-from schemas.categories import ErrorCategory
 from schemas.rejection import Rejection
+from stream.card_stage import card_stage_decoder, key_rejection
 from stream.redrive import Copy, Redriver, replay_of
 from stream.settings import Settings
 from stream.topic_scan import scan
@@ -126,12 +125,8 @@ def read_ledger(bootstrap: str, topic: str, timeout_s: float = 60.0) -> dict[str
 
 
 def revalidation_decoder(settings: Settings) -> Decoder[Transaction]:
-    """The codec as the worker builds it from the same settings (stream.worker.build_worker)."""
-    limits = DecodeLimits(
-        max_bytes=settings.max_event_bytes,
-        max_future_skew=timedelta(seconds=settings.max_future_skew_s),
-    )
-    return transaction_decoder(REPLAY_ACTOR, limits)
+    """The codec as the worker builds it from the same settings."""
+    return card_stage_decoder(settings, REPLAY_ACTOR)
 
 
 def revalidate(
@@ -141,15 +136,7 @@ def revalidate(
     checked = decoder.check(letter.value, now=now)
     if isinstance(checked, Rejection):
         return checked
-    key = letter.source.key
-    if key != checked.card_id.encode():
-        # The card stage's rule: per-card state lives in the partition the key chose.
-        return Rejection(
-            ErrorCategory.KEY_MISMATCH,
-            f"the record key must be the card_id {checked.card_id!r}; got {key!r}",
-            "card_id",
-        )
-    return None
+    return key_rejection(letter.source.key, checked.card_id)
 
 
 class Action(StrEnum):
@@ -295,6 +282,6 @@ def _record(
     left = producer.flush(timeout_s)
     if left or errors:
         raise DlqError(
-            f"copies were produced but {left or len(errors)} ledger records were not written "
+            f"copies were produced but {left + len(errors)} ledger records were not written "
             f"({errors[:3]}): replaying these dead letters again would make second copies"
         )

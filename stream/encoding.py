@@ -11,6 +11,7 @@ Every string written unescaped is an identifier or code the contract restricts t
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -26,6 +27,10 @@ def timestamp(moment: datetime) -> str:
     """ISO 8601 like pydantic writes it: microseconds, `Z` for UTC."""
     text = moment.isoformat(timespec="microseconds")
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+# One `decided_at` per batch, written twice per event (decision and scoring log): format it once.
+_batch_timestamp = functools.lru_cache(maxsize=2)(timestamp)
 
 
 def number(value: float | None) -> str:
@@ -78,7 +83,7 @@ def decision_json(
         f'"fallback":{"false" if fallback_reason is None else "true"},'
         f'"fallback_reason":{_fallback(fallback_reason)},'
         f'"event_time":"{timestamp(transaction.event_time)}",'
-        f'"decided_at":"{timestamp(decided_at)}","timings":{_timings(*timings)}}}'
+        f'"decided_at":"{_batch_timestamp(decided_at)}","timings":{_timings(*timings)}}}'
     ).encode()
 
 
@@ -132,5 +137,5 @@ def scoring_log_json(
         f'"reason_codes":{_dumps(list(reason_codes))},"violations":[{violation_json}],'
         f'"fallback":{"false" if fallback_reason is None else "true"},'
         f'"fallback_reason":{_fallback(fallback_reason)},'
-        f'"decided_at":"{timestamp(decided_at)}","timings":{_timings(*timings)}}}'
+        f'"decided_at":"{_batch_timestamp(decided_at)}","timings":{_timings(*timings)}}}'
     ).encode()

@@ -13,15 +13,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 import faust
 
 from models.scoring import open_package
-from schemas import DecodeLimits, transaction_decoder
 from stream.app import create_app
-from stream.card_stage import CardStage
+from stream.card_stage import CardStage, card_stage_decoder
 from stream.commit_watch import CommitWatch
 from stream.deciding import BatchDecider, Champion
 from stream.engine_fixes import (
@@ -115,11 +114,7 @@ def _card_stage(
     output: OutputProducer,
     metrics: StreamMetrics,
 ) -> None:
-    limits = DecodeLimits(
-        max_bytes=settings.max_event_bytes,
-        max_future_skew=timedelta(seconds=settings.max_future_skew_s),
-    )
-    decoder = transaction_decoder(settings.worker_id, limits)
+    decoder = card_stage_decoder(settings, settings.worker_id)
     card_stage = CardStage(settings, FaustStateTable(table), output, decoder, metrics)
     source = _raw_topic(app, settings.topics.transactions, settings.partitions)
 

@@ -8,16 +8,17 @@ input still without one after a grace period (the original bytes again, with a
 `OutcomeAudit` record per window of the input topic, plus Prometheus metrics.
 
 Why not a Faust app: the audit exists because the engine's own bookkeeping cannot be trusted
-(DESIGN.md: faust-streaming 0.15.3 committed offsets past events that never got an output).
-An auditor that shares the engine's consumer, offset tracking and recovery would share its
+(README, Reliability: faust-streaming 0.15.3 committed offsets past events that never got an
+output). An auditor that shares the engine's consumer, offset tracking and recovery would share its
 failure modes and could hide exactly the loss it is meant to find. So it uses confluent-kafka
 directly: manual assignment of every partition (no rebalances, no recovery race), offsets
 committed explicitly and only for windows whose check is complete, and no state but what it
 can rebuild from the topics after a restart. It needs no tables either: its state is small,
 bounded and derived.
 
-`audit_once` is the one-shot form (read everything to the end, then account), for tests, the
-chaos command and operators; `AuditRunner` is the long-running process (`fraudstream audit run`).
+`audit_once` is the one-shot form (read everything to the end, then account), for tests and
+operators (the chaos command keeps its own check, which also knows what it produced);
+`AuditRunner` is the long-running process (`fraudstream audit run`).
 """
 
 from stream.audit.metrics import AuditMetrics

@@ -1,5 +1,5 @@
 """The one-shot audit: read the input and outcome topics to their end, then account for every
-input. For tests, the chaos command and operators (`fraudstream audit check`); it uses the same
+input. For tests and operators (`fraudstream audit check`); it uses the same
 matching as the continuous audit, without grace periods, re-drives or windows."""
 
 from __future__ import annotations

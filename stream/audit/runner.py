@@ -53,6 +53,9 @@ KAFKA_TIMEOUT_S = 10.0
 TopicPartitionKey = tuple[str, int]
 
 
+RECENT_RECORDS_KEPT = 1_000
+
+
 class AuditFailed(Exception):
     """The audit cannot go on (e.g. a window's record could not be published)."""
 
@@ -121,7 +124,9 @@ class AuditRunner:
                 max_outcomes=config.max_outcomes,
             )
         )
-        self.published: list[OutcomeAudit] = []
+        # The latest records only (for tests and inspection); the process runs for weeks.
+        self.published: deque[OutcomeAudit] = deque(maxlen=RECENT_RECORDS_KEPT)
+        self.published_count = 0
         self._consumer: Any = None
         self._producer: Any = None
         self._redriver: Redriver | None = None
@@ -171,7 +176,7 @@ class AuditRunner:
             self._producer.flush(KAFKA_TIMEOUT_S)
             self._redriver.close()
             self._consumer = self._producer = self._redriver = None
-        return len(self.published)
+        return self.published_count
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -458,6 +463,7 @@ class AuditRunner:
             # Nothing committed: a restarted audit checks these inputs again.
             raise AuditFailed(f"audit record {record.audit_id} not delivered: {errors[:3]}")
         self.published.append(record)
+        self.published_count += 1
         self._count(record)
         self._commit(window)
 

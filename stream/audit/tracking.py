@@ -185,7 +185,10 @@ class OutcomeTracker:
         if seen.copies > 1 or seen.decision_id != decision_id:
             self._repeat(seen, decision_id)
             return seen
-        for pending in self._by_transaction.get(transaction_id, [])[:]:
+        waiting = self._by_transaction.get(transaction_id)
+        if not waiting:  # the common case: the decision came before the audit read its input
+            return seen
+        for pending in list(waiting):  # _settle removes from `waiting`
             if seen.window is None:
                 seen.window = pending.window
             self._settle(pending, Verdict.DECIDED)

@@ -9,8 +9,9 @@ Why a plain confluent-kafka consumer and not a Faust agent like the scoring work
   window: a poll loop states "publish, then commit" directly, where Faust would commit on its
   own schedule, regardless of whether the window's report has been published.
 - It stays independent of the engine's crash behaviour: the measured faust-streaming 0.15.3
-  losses and stuck commits after a restart (DESIGN.md) cannot touch the component that is meant
-  to notice when the stream misbehaves, and a monitor crash cannot disturb the workers.
+  losses and stuck commits after a restart (README, Reliability) cannot touch the component
+  that is meant to notice when the stream misbehaves, and a monitor crash cannot disturb the
+  workers.
 - It is fast: raw confluent-kafka consumes at 10x Faust's per-event rate here, so the
   monitor catches up on a backlog quickly; pydantic decoding is what costs.
 

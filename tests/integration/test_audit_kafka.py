@@ -174,7 +174,7 @@ def test_inputs_the_engine_skipped_are_redriven_and_decided_once(
     inputs = setup.topic("transactions")
     events = simulated_events(limit=40)
     produce(kafka_bootstrap, inputs, events)
-    # What the engine defect does (DESIGN.md): the worker group's offsets committed past
+    # What the engine defect does (README, Reliability): the worker group's offsets committed past
     # inputs that never got an outcome. The worker will not read them again by itself.
     card_group = stage_app_id(Settings(app_id=setup.app_id), "card")  # reads the input topic
     commit_to_end(kafka_bootstrap, card_group, inputs)

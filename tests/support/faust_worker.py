@@ -26,7 +26,7 @@ from stream.broker.process import die_with_parent_hook
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Logged by Faust's recovery once table state is restored and the agents consume:
-# before it, events fetched may race the end of recovery (see DESIGN.md, crash behaviour).
+# before it, events fetched may race the end of recovery (see README, Reliability).
 WORKER_READY = "Worker ready"
 
 

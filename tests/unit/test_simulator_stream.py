@@ -16,6 +16,7 @@ from models.simulator import (
     shift_to_now,
     simulate,
 )
+from schemas.label import FraudLabel
 from schemas.transaction import Transaction
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -49,11 +50,10 @@ def test_transaction_json_follows_event_time_even_from_a_shuffled_table(
 
 
 def test_label_json_matches_the_label_contract(result: SimulationResult) -> None:
-    label_module = pytest.importorskip("schemas.label")
     messages = list(iter_label_json(result.labels))
     assert len(messages) == result.labels.num_rows
     for key, value in messages:
-        label = label_module.FraudLabel.model_validate_json(value)
+        label = FraudLabel.model_validate_json(value)
         assert key == label.card_id.encode()
         assert label.model_dump_json().encode() == value
 

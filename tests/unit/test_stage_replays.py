@@ -77,12 +77,13 @@ def test_merchant_stage_resends_the_state_when_it_replays_a_handover() -> None:
     merchants = RecordingTable()
     settings = Settings()
     decider = BatchDecider(None, FallbackMode.RULES_ONLY, 50.0, settings.topics.transactions)
+    metrics = StreamMetrics()
     stage = MerchantStage(
         settings,
         merchants,
         CollectedOutput(),  # type: ignore[arg-type]
         decider,
-        StreamMetrics(),
+        metrics,
     )
     acks: list[Any] = []
 
@@ -92,4 +93,9 @@ def test_merchant_stage_resends_the_state_when_it_replays_a_handover() -> None:
     stage.add(handover, ack=acks.append)
 
     assert merchants.changelog == [(merchant_key, first_state)]
-    assert MerchantState.decode(first_state) == MerchantState.decode(merchants.data[merchant_key])
+    # The second add was a replay (state unchanged), not a second application.
+    replays = metrics.registry.get_sample_value(
+        "fraud_replayed_events_total", {"stage": "merchant"}
+    )
+    assert replays == 1
+    assert sum(MerchantState.decode(merchants.data[merchant_key]).coarse_count) == 1
