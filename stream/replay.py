@@ -27,6 +27,7 @@ from models.features import (
 from schemas import Transaction
 from stream import internal
 from stream.settings import Settings
+from stream.topic_scan import positions_reached
 from stream.topics import changelog_topic
 
 
@@ -58,7 +59,7 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[Topi
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
         records: list[TopicRecord] = []
         deadline = time.monotonic() + timeout_s
-        while not _reached(consumer, topic, ends):
+        while not positions_reached(consumer, topic, ends):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"reading {topic} took longer than {timeout_s} s")
             for message in consumer.consume(10_000, timeout=0.5):
@@ -71,16 +72,6 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[Topi
         return records
     finally:
         consumer.close()
-
-
-def _reached(consumer: Consumer, topic: str, ends: dict[int, int]) -> bool:
-    """Every partition's position at its end offset.
-
-    Positions, not the last record's offset: a topic written in transactions (a changelog
-    under exactly_once) ends in a commit marker that no consumer ever receives.
-    """
-    positions = consumer.position([TopicPartition(topic, p) for p in ends])
-    return all(tp.offset >= ends[tp.partition] for tp in positions)
 
 
 @dataclass

@@ -9,13 +9,17 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 from stream.redrive import Headers, header_pairs
 
 
 class ScanError(Exception):
     """The topic is unknown or could not be read to its end in time."""
+
+
+class UnknownTopicError(ScanError):
+    """The broker does not know the topic (it was never created, or has been deleted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +49,7 @@ def scan(
     try:
         starts, ends = _bounds(consumer, topic, since_ms, timeout_s)
         consumer.assign([TopicPartition(topic, p, starts[p]) for p in ends])
-        open_partitions = set(ends)
-        while open_partitions:
+        while not positions_reached(consumer, topic, ends):
             if time.monotonic() > deadline:
                 raise ScanError(f"reading {topic} to its end took over {timeout_s} s")
             for message in consumer.consume(5000, 0.2):
@@ -55,8 +58,8 @@ def scan(
                     raise ScanError(f"{topic}: {error}")
                 partition, offset = message.partition(), message.offset()
                 assert partition is not None and offset is not None  # set on every record
-                if partition not in open_partitions:
-                    continue
+                if partition not in ends or offset >= ends[partition]:
+                    continue  # written after the scan started
                 _, timestamp_ms = message.timestamp()
                 yield ScannedRecord(
                     partition,
@@ -66,10 +69,18 @@ def scan(
                     message.value(),
                     header_pairs(message.headers()),
                 )
-                if offset + 1 >= ends[partition]:
-                    open_partitions.discard(partition)
     finally:
         consumer.close()
+
+
+def positions_reached(consumer: Consumer, topic: str, ends: dict[int, int]) -> bool:
+    """Every partition's position at its end offset.
+
+    Positions, not the last record's offset: a topic written in transactions (a changelog
+    under exactly_once) ends in a commit marker that no consumer ever receives.
+    """
+    positions = consumer.position([TopicPartition(topic, p) for p in ends])
+    return all(tp.offset >= ends[tp.partition] for tp in positions)
 
 
 def _bounds(
@@ -77,13 +88,16 @@ def _bounds(
 ) -> tuple[dict[int, int], dict[int, int]]:
     """Start and end offset of every partition that holds something to read."""
     described = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
-    if described is None or described.error is not None or not described.partitions:
-        raise ScanError(f"topic {topic} is unknown to the broker")
+    error = described.error if described is not None else None
+    if described is None or (error is None and not described.partitions) or _unknown(error):
+        raise UnknownTopicError(f"topic {topic} is unknown to the broker")
+    if error is not None:  # the topic exists but cannot be read now (e.g. no leader, no access)
+        raise ScanError(f"topic {topic}: {error}")
     marks = {
         p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)
         for p in described.partitions
     }
-    starts = {p: low if low > 0 else OFFSET_BEGINNING for p, (low, _) in marks.items()}
+    starts = dict.fromkeys(marks, OFFSET_BEGINNING)
     if since_ms is not None:
         found = consumer.offsets_for_times(
             [TopicPartition(topic, p, since_ms) for p in marks], timeout=timeout_s
@@ -93,6 +107,13 @@ def _bounds(
     ends = {
         p: high
         for p, (low, high) in marks.items()
-        if high > low and starts[p] != -1 and (starts[p] < 0 or starts[p] < high)
+        if high > low and starts[p] != -1 and starts[p] < high
     }
     return starts, ends
+
+
+def _unknown(error: KafkaError | None) -> bool:
+    return error is not None and error.code() in _UNKNOWN_TOPIC_CODES
+
+
+_UNKNOWN_TOPIC_CODES = frozenset({KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC})

@@ -65,13 +65,16 @@ def _letters(since: datetime | None) -> list[StoredDeadLetter]:
 
 def _ledger() -> dict[str, DeadLetterReplay]:
     from stream.dlq import read_ledger
-    from stream.topic_scan import ScanError
+    from stream.topic_scan import ScanError, UnknownTopicError
 
     settings = get_settings()
     try:
         return read_ledger(settings.kafka_bootstrap, settings.topics.dlq_replays)
-    except ScanError:
+    except UnknownTopicError:
         return {}  # no ledger topic yet: nothing was ever replayed
+    except ScanError as exc:
+        # An unread ledger is not an empty one: replaying on it would copy dead letters again.
+        raise _fail(f"cannot read the replay ledger: {exc}") from exc
 
 
 @dlq_app.command("list")

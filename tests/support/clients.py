@@ -16,6 +16,8 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from stream.topic_scan import positions_reached
+
 
 @dataclass(frozen=True)
 class Record:
@@ -86,28 +88,35 @@ def end_offsets(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[int, 
 
 
 def read_to_end(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Record]:
-    """Every record now in `topic`: from the beginning to the end offsets seen at call time."""
+    """Every record now in `topic`: from the beginning to the end offsets seen at call time.
+
+    Done when every partition's position reaches its end offset, not when a record at end - 1
+    arrives: a topic written in transactions ends in a commit marker no consumer receives.
+    """
     consumer = _reader(bootstrap)
     try:
         marks = _watermarks(consumer, topic, timeout)
-        ends = {p: high for p, (_, high) in marks.items()}
+        ends = {p: high for p, (low, high) in marks.items() if high > low}
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
-        next_offset = {p: low for p, (low, _) in marks.items()}
         records: list[Record] = []
         deadline = time.monotonic() + timeout
-        while any(next_offset[p] < end for p, end in ends.items()):
+        while not positions_reached(consumer, topic, ends):
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"{topic}: read up to {next_offset}, end offsets {ends}")
+                reached = {
+                    tp.partition: tp.offset
+                    for tp in consumer.position([TopicPartition(topic, p) for p in ends])
+                }
+                raise TimeoutError(f"{topic}: read up to {reached}, end offsets {ends}")
             message = consumer.poll(0.2)
             if message is None:
                 continue
             if message.error() is not None:
                 raise RuntimeError(f"{topic}: {message.error()}")
-            partition = message.partition()
-            records.append(
-                Record(topic, partition, message.offset(), message.key(), message.value())
-            )
-            next_offset[partition] = message.offset() + 1
+            partition, offset = message.partition(), message.offset()
+            assert partition is not None and offset is not None  # set on consumed records
+            if partition not in ends or offset >= ends[partition]:
+                continue  # written after the call
+            records.append(Record(topic, partition, offset, message.key(), message.value()))
         return records
     finally:
         consumer.close()
