@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -48,6 +50,10 @@ def topic_plan(settings: Settings) -> dict[str, tuple[int, dict[str, str]]]:
         topics.model_control: (1, compacted),
         topics.audit: (1, {}),
         topics.dlq_replays: (1, compacted),
+        # Faust creates its changelogs itself at start, and a stage whose changelog was created a
+        # moment ago can miss it in the metadata ("not found in cluster metadata": the agent
+        # crash-loops; seen on a fresh broker). Created here, they are there before Faust asks.
+        **{changelog_topic(settings, stage): (n, compacted) for stage in STAGE_TABLES},
     }
 
 
@@ -70,7 +76,14 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
             except Exception as error:
                 if "TOPIC_ALREADY_EXISTS" not in str(error):
                     raise TopicSetupError(f"cannot create topic {name}: {error}") from error
-    metadata = _metadata_listing(admin, list(plan), timeout_s)
+    try:
+        # Any partition count here: a wrong one is refused below with its reason.
+        metadata = wait_for_topics(admin, plan, None, timeout_s)
+    except (TimeoutError, KafkaException) as error:
+        raise TopicSetupError(
+            f"topics not ready after creation (each in the metadata without error and with a "
+            f"leader for every partition): {error}"
+        ) from error
     for name in (settings.topics.transactions, settings.topics.by_merchant):
         actual = len(metadata[name].partitions)
         if actual != settings.partitions:
@@ -80,18 +93,33 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
             )
 
 
-def _metadata_listing(admin: AdminClient, names: list[str], timeout_s: float) -> dict[str, Any]:
-    """Topic metadata once every name shows in it.
+def wait_for_topics(
+    admin: AdminClient, names: Iterable[str], partitions: int | None, timeout: float = 30.0
+) -> dict[str, Any]:
+    """Wait until every topic in `names` shows in the metadata without error, with `partitions`
+    partitions (any number if None) that all have a leader; return their metadata.
 
     A freshly created topic can be missing from the next metadata answer for a moment (seen on
-    a broker that had just started); that is a wait, not an error.
+    a broker that had just started), or be there without leaders yet; that is a wait, not an
+    error. Raises TimeoutError past `timeout`.
     """
-    deadline = time.monotonic() + timeout_s
-    while True:
-        topics = admin.list_topics(timeout=timeout_s).topics
-        absent = [name for name in names if name not in topics]
-        if not absent:
-            return topics
-        if time.monotonic() > deadline:
-            raise TopicSetupError(f"topics {absent} still absent from the metadata after creation")
-        time.sleep(0.2)
+    deadline = time.monotonic() + timeout
+    pending = set(names)
+    ready: dict[str, Any] = {}  # name → its confluent_kafka TopicMetadata
+    while pending:
+        metadata = admin.list_topics(timeout=max(0.1, deadline - time.monotonic()))
+        for name in list(pending):
+            topic = metadata.topics.get(name)
+            if (
+                topic is not None
+                and topic.error is None
+                and (partitions is None or len(topic.partitions) == partitions)
+                and all(p.leader >= 0 for p in topic.partitions.values())
+            ):
+                pending.discard(name)
+                ready[name] = topic
+        if pending and time.monotonic() >= deadline:
+            raise TimeoutError(f"topics not ready within {timeout} s: {sorted(pending)}")
+        if pending:
+            time.sleep(0.1)
+    return ready

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 
 from confluent_kafka.admin import AdminClient, NewTopic
+
+from stream.topics import wait_for_topics
+
+__all__ = ["create_topics", "unique_topic", "wait_for_topics"]
 
 
 def unique_topic(label: str) -> str:
@@ -34,25 +37,3 @@ def create_topics(
     for future in futures.values():
         future.result(timeout)
     wait_for_topics(admin, wanted, partitions, timeout)
-
-
-def wait_for_topics(
-    admin: AdminClient, names: Iterable[str], partitions: int, timeout: float = 30.0
-) -> None:
-    deadline = time.monotonic() + timeout
-    pending = set(names)
-    while pending:
-        metadata = admin.list_topics(timeout=max(0.1, deadline - time.monotonic()))
-        for name in list(pending):
-            topic = metadata.topics.get(name)
-            if (
-                topic is not None
-                and topic.error is None
-                and len(topic.partitions) == partitions
-                and all(p.leader >= 0 for p in topic.partitions.values())
-            ):
-                pending.discard(name)
-        if pending and time.monotonic() >= deadline:
-            raise TimeoutError(f"topics not ready within {timeout} s: {sorted(pending)}")
-        if pending:
-            time.sleep(0.1)
