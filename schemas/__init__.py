@@ -37,8 +37,11 @@ from schemas.errors import RecordRejected, SchemaError, UpgradeError
 from schemas.label import FraudLabel, LabelSource
 from schemas.model_control import ModelControl
 from schemas.scoring_log import (
+    SCORING_LOG_UPGRADES,
     ExpectationKind,
     ExpectationViolation,
+    MerchantPartialSeen,
+    Milestones,
     ModelOutput,
     ScoringLogRecord,
 )
@@ -47,6 +50,7 @@ from schemas.versions import UpgradeRegistry
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "SCORING_LOG_UPGRADES",
     "TRANSACTION_SCHEMA_VERSION",
     "Channel",
     "DeadLetter",
@@ -66,6 +70,8 @@ __all__ = [
     "KafkaSource",
     "LabelSource",
     "LostInput",
+    "MerchantPartialSeen",
+    "Milestones",
     "ModelControl",
     "ModelOutput",
     "ModelRef",

@@ -40,6 +40,8 @@ from schemas.model_control import Approval, CanaryDeployment, DeployedPackage, M
 from schemas.scoring_log import (
     ExpectationKind,
     ExpectationViolation,
+    MerchantPartialSeen,
+    Milestones,
     ModelOutput,
     ScoringLogRecord,
 )
@@ -129,6 +131,10 @@ def scoring_log() -> ScoringLogRecord:
         source=KafkaSource(topic=TOPIC, partition=3, offset=1042, key=b"card-42"),
         feature_set_version="fs-1",
         features={"amount": 123.45, "card_tx_count_1h": 4.0, "merchant_fraud_rate_7d": None},
+        merchant_view=[
+            MerchantPartialSeen(partition=0, offset=88),
+            MerchantPartialSeen(partition=3, offset=1040),
+        ],
         outputs=[
             ModelOutput(
                 role=DeploymentRole.CHAMPION,
@@ -160,6 +166,7 @@ def scoring_log() -> ScoringLogRecord:
         fallback=False,
         decided_at=DECIDED_AT,
         timings=timings(),
+        milestones=Milestones(received=2.1, enriched=2.2, batch_started=2.4, scored=3.2),
     )
 
 

@@ -1,8 +1,11 @@
 """The input/output log (topic fraud.scoring-log.v1, key = card_id): one per decision.
 
 Everything needed to audit or replay a decision without the stream: the validated input and
-the sha256 of its raw bytes, where it was read, the full feature vector, every model's output
-(champion, canary, shadows), the input expectations it broke, the fallback, and the timings.
+the sha256 of its raw bytes, where it was read, the full feature vector and exactly which
+merchant partials it was computed from, every model's output (champion, canary, shadows), the
+input expectations it broke, the fallback, and the timings of each step.
+
+Version 2 added `merchant_view` and `milestones`; a version-1 record reads with both null.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from schemas.primitives import (
     VersionLabel,
 )
 from schemas.transaction import Transaction
+from schemas.versions import UpgradeRegistry
 
-SCORING_LOG_SCHEMA_VERSION = 1
+SCORING_LOG_SCHEMA_VERSION = 2
 
 
 def _nan_is_missing(features: object) -> object:
@@ -89,6 +93,33 @@ class ExpectationViolation(Part):
     )
 
 
+class MerchantPartialSeen(Part):
+    """One input partition's share of the merchant features a decision saw."""
+
+    partition: int = Field(ge=0, description="Input partition the partial aggregates")
+    offset: int = Field(
+        ge=0,
+        description="Last input offset of that partition applied to the merchant's partial: "
+        "the partial held every accepted transaction of the merchant up to it",
+    )
+
+
+class Milestones(Part):
+    """Milliseconds from the input record's Kafka timestamp (`source.timestamp_ms`) to each step.
+
+    With producer-set (CreateTime) timestamps, clock differences between the producer and the
+    worker shift every value alike, so they can be negative.
+    """
+
+    received: Finite = Field(description="The agent took the record from its stream")
+    enriched: Finite = Field(description="Validated, card and merchant state read and written")
+    batch_started: Finite = Field(description="Its micro-batch started scoring")
+    scored: Finite = Field(
+        description="The model call of its batch returned; the decision follows at once "
+        "(decided_at, timings.arrival_to_decision_ms)"
+    )
+
+
 class ScoringLogRecord(Record):
     SCHEMA_VERSION: ClassVar[int] = SCORING_LOG_SCHEMA_VERSION
 
@@ -106,6 +137,12 @@ class ScoringLogRecord(Record):
     features: FeatureVector = Field(
         description="The full feature vector the models read, name → value; null = missing"
     )
+    merchant_view: list[MerchantPartialSeen] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="The merchant partials the merchant features summed, by input partition "
+        "(empty: the merchant had no earlier transactions); null in version-1 records",
+    )
     outputs: list[ModelOutput] = Field(
         description="Every model's output: the deciding one and every shadow"
     )
@@ -121,9 +158,24 @@ class ScoringLogRecord(Record):
     )
     decided_at: IsoTimestamp = Field(description="When the worker decided")
     timings: DecisionTimings
+    milestones: Milestones | None = Field(
+        default=None,
+        description="When each step of the decision happened; null in version-1 records"
+    )
 
     @model_validator(mode="after")
     def _fallback_is_explained(self) -> Self:
         if self.fallback != (self.fallback_reason is not None):
             raise ValueError("fallback_reason must be set exactly when fallback is true")
         return self
+
+
+SCORING_LOG_UPGRADES = UpgradeRegistry("ScoringLogRecord", SCORING_LOG_SCHEMA_VERSION)
+
+
+@SCORING_LOG_UPGRADES.register(1)
+def _v1_to_v2(old: dict[str, object]) -> dict[str, object]:
+    # Version 1 did not record what the merchant features were computed from, nor milestones.
+    old.setdefault("merchant_view", None)
+    old.setdefault("milestones", None)
+    return old

@@ -139,7 +139,7 @@ def run_demo(settings: Settings) -> None:
         ]
         decided = [Decision.model_validate_json(r.value or b"") for r in decisions]
         _report_decisions(decided, letters, sent + len(bad))
-        _report_metrics([worker.port, worker.merchant_port])
+        _report_metrics(worker.port)
         time.sleep(3)
         _stop(monitor)
         report = root / "drift-report.html"
@@ -215,14 +215,12 @@ def _report_decisions(decided: list[Decision], letters: list[DeadLetter], produc
         say(f"   dead letter [{letter.category.value}] {letter.detail[:100]}")
 
 
-def _report_metrics(ports: list[int]) -> None:
-    """Selected lines of both stages' /metrics (each stage is a process with its own)."""
+def _report_metrics(port: int) -> None:
+    """Selected lines of the worker's /metrics."""
     wanted = ("fraud_events_in_total", "fraud_decisions_total", "fraud_invalid_events_total")
-    lines: list[str] = []
-    for port in ports:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-            text = response.read().decode()
-        lines += [line for line in text.splitlines() if line.startswith(wanted)]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    lines = [line for line in text.splitlines() if line.startswith(wanted)]
     say("7. From /metrics:\n   " + "\n   ".join(lines[:16]))
 
 

@@ -40,7 +40,7 @@ from schemas import (
     encode_record,
 )
 from schemas.rejection import Rejection
-from stream.card_stage import card_stage_decoder, key_rejection
+from stream.decision_path.intake import input_decoder, key_rejection
 from stream.redrive import Copy, Redriver, replay_of
 from stream.settings import Settings
 from stream.topic_scan import scan
@@ -126,7 +126,7 @@ def read_ledger(bootstrap: str, topic: str, timeout_s: float = 60.0) -> dict[str
 
 def revalidation_decoder(settings: Settings) -> Decoder[Transaction]:
     """The codec as the worker builds it from the same settings."""
-    return card_stage_decoder(settings, REPLAY_ACTOR)
+    return input_decoder(settings, REPLAY_ACTOR)
 
 
 def revalidate(

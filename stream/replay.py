@@ -1,14 +1,16 @@
 """Offline recomputation of what the stream computed, from the topics themselves.
 
-Reads the input topic and the card→merchant hand-over topic, and replays them through the same
-step functions in the order each stage consumed them (per partition, by offset): the card
-stage's order for card state, the merchant stage's order for merchant state. The result is
-what the tables and the scoring log must hold; the parity test and the chaos check compare.
+Reads the input topic and replays the inputs that got a decision (the scoring log names them)
+through the same step functions, per partition in offset order as the worker applied them:
+card state per card, one merchant partial per (merchant, input partition). The result is what
+the tables' changelogs must hold, and — with each scoring-log record's merchant view — the
+exact feature vector of each decision; the parity test and the chaos check compare.
 """
 
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -17,18 +19,17 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from models.features import (
     CardFeatures,
     CardState,
-    MerchantFeatures,
     MerchantState,
+    apply_to_partial,
     card_step,
     facts_from_transaction,
     feature_vector,
-    merchant_step,
+    merchant_view_features,
 )
-from schemas import Transaction
-from stream import internal
+from schemas import ScoringLogRecord, Transaction
 from stream.settings import Settings
 from stream.topic_scan import positions_reached
-from stream.topics import changelog_topic
+from stream.topics import CARD_STATE_TABLE, MERCHANT_PARTIALS_TABLE, changelog_topic
 
 
 @dataclass(frozen=True)
@@ -76,51 +77,74 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[Topi
 
 @dataclass
 class Recomputation:
-    card_features: dict[str, CardFeatures] = field(default_factory=dict)
-    merchant_features: dict[str, MerchantFeatures] = field(default_factory=dict)
-    vectors: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    """What the stream's tables must hold, and what each decision's features must have been."""
+
     card_states: dict[str, CardState] = field(default_factory=dict)
-    merchant_states: dict[str, MerchantState] = field(default_factory=dict)
+    card_features: dict[str, CardFeatures] = field(default_factory=dict)
+    # (merchant, input partition) → the partial after each transaction it applied, in order,
+    # with its watermark: the partial as of any watermark is there.
+    partial_history: dict[tuple[str, int], list[tuple[int, MerchantState]]] = field(
+        default_factory=dict
+    )
+
+    def partial_at(self, merchant: str, partition: int, watermark: int) -> MerchantState:
+        """The partial that had applied the merchant's transactions up to `watermark`."""
+        history = self.partial_history.get((merchant, partition), [])
+        position = bisect_right([w for w, _ in history], watermark)
+        return history[position - 1][1] if position else MerchantState.empty()
+
+    def final_partials(self) -> dict[tuple[str, int], MerchantState]:
+        return {key: history[-1][1] for key, history in self.partial_history.items() if history}
+
+    def features_of(self, record: ScoringLogRecord) -> tuple[float, ...]:
+        """The feature vector the logged decision must have had, from its merchant view."""
+        if record.merchant_view is None:
+            raise ValueError(f"{record.decision_id}: a version-1 record has no merchant view")
+        facts = facts_from_transaction(record.transaction)
+        partials = [
+            self.partial_at(record.merchant_id, seen.partition, seen.offset)
+            for seen in record.merchant_view
+        ]
+        merchant = merchant_view_features(partials, facts)
+        return feature_vector(facts, self.card_features[record.transaction_id], merchant)
 
 
-def recompute(inputs: Iterable[TopicRecord], handovers: list[TopicRecord]) -> Recomputation:
-    """Card stage over the inputs it accepted, merchant stage over `handovers`.
+def accepted_sources(logs: Iterable[ScoringLogRecord]) -> set[tuple[int, int]]:
+    """(partition, offset) of every input that got a decision: the ones that touched state."""
+    return {(log.source.partition, log.source.offset) for log in logs}
 
-    An input was accepted when a hand-over names it as its source; the others were dead
-    letters, which never touch state.
+
+def recompute(inputs: Iterable[TopicRecord], accepted: set[tuple[int, int]]) -> Recomputation:
+    """Replay the accepted inputs per partition in offset order, as the worker applied them.
+
+    Card state per card; one merchant partial per (merchant, input partition), applying a
+    transaction the card state has not seen before at its first offset.
     """
     result = Recomputation()
-    decoded = [internal.decode(record.value or b"") for record in handovers]
-    accepted = {(h.origin_partition, h.source_offset) for h in decoded}
     for record in inputs:
         if (record.partition, record.offset) not in accepted:
             continue
         transaction = Transaction.model_validate_json(record.value or b"")
+        facts = facts_from_transaction(transaction)
         state = result.card_states.get(transaction.card_id) or CardState.empty()
-        step = card_step(state, facts_from_transaction(transaction), record.offset)
+        step = card_step(state, facts, record.offset)
         result.card_states[transaction.card_id] = step.state
         result.card_features.setdefault(transaction.transaction_id, step.features)
-    for handover in decoded:
-        transaction = Transaction.model_validate_json(handover.raw)
-        facts = facts_from_transaction(transaction)
-        merchant = result.merchant_states.get(transaction.merchant_id) or MerchantState.empty()
-        applied = merchant_step(merchant, facts, handover.origin_partition, handover.origin_offset)
-        result.merchant_states[transaction.merchant_id] = applied.state
-        if transaction.transaction_id not in result.merchant_features:
-            result.merchant_features[transaction.transaction_id] = applied.features
-            card = result.card_features[transaction.transaction_id]
-            result.vectors[transaction.transaction_id] = feature_vector(
-                facts, card, applied.features
-            )
+        history = result.partial_history.setdefault((transaction.merchant_id, record.partition), [])
+        partial = history[-1][1] if history else MerchantState.empty()
+        updated = apply_to_partial(partial, facts, record.partition, step.origin_offset)
+        if updated is not None:
+            history.append((step.origin_offset, updated))
     return result
 
 
-def latest_by_key(records: Iterable[TopicRecord]) -> dict[bytes, bytes]:
-    """The last value of each key, as a compacted changelog (or a restored table) holds it."""
-    latest: dict[bytes, bytes] = {}
-    for record in records:  # per partition in offset order; a key lives in one partition
+def latest_by_key(records: Iterable[TopicRecord]) -> dict[tuple[int, bytes], bytes]:
+    """The last value of each (partition, key), as a compacted changelog (or a restored table)
+    holds it. A merchant's partials share its key, one per partition."""
+    latest: dict[tuple[int, bytes], bytes] = {}
+    for record in records:  # per partition in offset order
         if record.key is not None and record.value is not None:
-            latest[record.key] = record.value
+            latest[(record.partition, record.key)] = record.value
     return latest
 
 
@@ -139,27 +163,36 @@ class StateParity:
 def state_parity(bootstrap: str, settings: Settings) -> StateParity:
     """Compare the tables' changelogs (what a restarted worker restores) with a recomputation."""
     inputs = read_topic(bootstrap, settings.topics.transactions)
-    handovers = read_topic(bootstrap, settings.topics.by_merchant)
-    offline = recompute(inputs, handovers)
-    cards = latest_by_key(read_topic(bootstrap, changelog_topic(settings, "card")))
-    merchants = latest_by_key(read_topic(bootstrap, changelog_topic(settings, "merchant")))
+    logs = [
+        ScoringLogRecord.model_validate_json(record.value or b"")
+        for record in read_topic(bootstrap, settings.topics.scoring_log)
+    ]
+    offline = recompute(inputs, accepted_sources(logs))
+    cards = {
+        key.decode(): CardState.decode(value)
+        for (_, key), value in latest_by_key(
+            read_topic(bootstrap, changelog_topic(settings, CARD_STATE_TABLE))
+        ).items()
+    }
+    partials = {
+        (key.decode(), partition): MerchantState.decode(value)
+        for (partition, key), value in latest_by_key(
+            read_topic(bootstrap, changelog_topic(settings, MERCHANT_PARTIALS_TABLE))
+        ).items()
+    }
+    expected_partials = offline.final_partials()
     card_mismatches = sorted(
-        {key.decode() for key in cards} ^ set(offline.card_states)
-        | {
-            card
-            for card, state in offline.card_states.items()
-            if card.encode() in cards and CardState.decode(cards[card.encode()]) != state
-        }
+        set(cards) ^ set(offline.card_states)
+        | {card for card, state in offline.card_states.items() if cards.get(card, state) != state}
     )
     merchant_mismatches = sorted(
-        {key.decode() for key in merchants} ^ set(offline.merchant_states)
-        | {
-            merchant
-            for merchant, state in offline.merchant_states.items()
-            if merchant.encode() in merchants
-            and MerchantState.decode(merchants[merchant.encode()]) != state
-        }
+        f"{merchant}@{partition}"
+        for merchant, partition in set(partials) ^ set(expected_partials)
+        | {key for key, state in expected_partials.items() if partials.get(key, state) != state}
     )
     return StateParity(
-        len(offline.card_states), len(offline.merchant_states), card_mismatches, merchant_mismatches
+        len(offline.card_states),
+        len({merchant for merchant, _ in expected_partials}),
+        card_mismatches,
+        merchant_mismatches,
     )

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.decision import FallbackMode
@@ -27,7 +27,6 @@ class TopicNames(BaseModel):
     model_control: str = "fraud.model-control.v1"
     audit: str = "fraud.outcome-audit.v1"
     dlq_replays: str = "fraud.transactions.dlq-replays.v1"
-    by_merchant: str = "fraud.internal.by-merchant.v1"
 
 
 class MonitorSettings(BaseModel):
@@ -105,19 +104,21 @@ class Settings(BaseSettings):
     app_id: str = Field(default="fraudstream", description="Consumer group and changelog prefix")
     worker_id: str = Field(default="worker-1", description="Names this worker in logs and records")
     var_dir: Path = Field(default=Path("var"), description="Root of local runtime state")
-    data_dir: Path | None = Field(default=None, description="RocksDB tables; default var/<worker>")
-    web_host: str = Field(default="127.0.0.1", description="Bind address of /metrics, /health")
-    web_port: int = Field(default=6066, ge=1, le=65535, description="Card stage's web port")
-    merchant_web_port_setting: int | None = Field(
-        default=None,
-        validation_alias="FRAUD_MERCHANT_WEB_PORT",
-        description="Merchant stage's web port; default web_port + 1",
+    data_dir: Path | None = Field(
+        default=None, description="RocksDB tables; default var/workers/<app_id>/<worker_id>"
     )
-    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+    web_host: str = Field(default="127.0.0.1", description="Bind address of /metrics, /health")
+    web_port: int = Field(default=6066, ge=1, le=65535, description="Port of the web endpoints")
+    processing_guarantee: Literal["at_least_once"] = Field(
+        default="at_least_once",
+        description="Only at_least_once: outputs and state changelogs are written through "
+        "librdkafka, outside Faust's transactions, so exactly_once could not cover them; "
+        "consumers de-duplicate decisions by decision_id instead",
+    )
     log_level: str = "INFO"
     ordered_recovery: bool = Field(
         default=True,
-        description="The engine fixes of stream.engine_fixes (resume order, positioning, "
+        description="The engine fixes of stream.engine (resume order, positioning, "
         "stale-record guard); false only to reproduce the faust-streaming defects they fix",
     )
     session_timeout_s: float = Field(
@@ -126,7 +127,11 @@ class Settings(BaseSettings):
         description="A worker silent this long (crashed) loses its partitions to the others",
     )
     fetch_max_wait_ms: int = Field(
-        default=20, ge=1, le=1500, description="Broker long-poll per fetch (Faust hard-codes 1500)"
+        default=20,
+        ge=1,
+        le=1500,
+        description="Broker long-poll per fetch of the input (Faust hard-codes 1500); a record "
+        "on a partition just drained can wait this long at low rates",
     )
     stuck_commit_after_s: float = Field(
         default=60.0, gt=0, description="Report a partition whose commit stalls this long"
@@ -135,7 +140,10 @@ class Settings(BaseSettings):
     # Scoring.
     model_package: Path | None = Field(default=None, description="Champion package directory")
     latency_budget_ms: float = Field(
-        default=500.0, gt=0, description="Arrival → decision budget per event before fallback"
+        default=50.0,
+        gt=0,
+        description="Budget from the input record's Kafka timestamp to the decision; an event "
+        "already older when its batch is scored gets the fallback decision",
     )
     fallback: FallbackMode = Field(
         default=FallbackMode.RULES_ONLY, description="Decision when no model answers in time"
@@ -145,7 +153,13 @@ class Settings(BaseSettings):
         default=1, ge=1, le=64, description="Threads of one model call (treelite predictor)"
     )
     max_batch_wait_ms: float = Field(
-        default=5.0, gt=0, description="Longest an event waits for its micro-batch to fill"
+        default=5.0,
+        gt=0,
+        description="Longest an event waits for its micro-batch while more input is queued "
+        "(a batch is scored at once when no more input is waiting)",
+    )
+    changelog_compression: Literal["none", "lz4", "zstd", "snappy", "gzip"] = Field(
+        default="lz4", description="Compression of the state tables' changelog records"
     )
     max_future_skew_s: float = Field(default=300.0, ge=0)
     max_event_bytes: int = Field(default=65_536, ge=256)
@@ -162,13 +176,22 @@ class Settings(BaseSettings):
     monitor: MonitorSettings = MonitorSettings()
     audit: AuditSettings = AuditSettings()
 
-    @property
-    def merchant_web_port(self) -> int:
-        return self.merchant_web_port_setting or self.web_port + 1
+    @field_validator("processing_guarantee", mode="before")
+    @classmethod
+    def _no_exactly_once(cls, value: object) -> object:
+        if value == "exactly_once":
+            raise ValueError(
+                "exactly_once is not supported: decisions, scoring logs and state changelogs "
+                "are written through librdkafka, outside Faust's Kafka transactions, so a "
+                "transaction could not cover them. The worker is at-least-once: every input "
+                "gets its outcome, a replayed one the same decision_id (de-duplicate by it)"
+            )
+        return value
 
     @property
     def worker_data_dir(self) -> Path:
-        return self.data_dir or self.var_dir / "workers" / self.worker_id
+        # The app id is part of the default: tables of another app must never be reopened.
+        return self.data_dir or self.var_dir / "workers" / self.app_id / self.worker_id
 
 
 @lru_cache(maxsize=1)

@@ -17,17 +17,14 @@ from stream.settings import Settings
 DEAD_LETTER_MAX_BYTES = 2 * 1024 * 1024
 
 
-STAGE_TABLES = {"card": "card-state", "merchant": "merchant-state"}
+CARD_STATE_TABLE = "card-state"
+MERCHANT_PARTIALS_TABLE = "merchant-partials"
+STATE_TABLES = (CARD_STATE_TABLE, MERCHANT_PARTIALS_TABLE)
 
 
-def stage_app_id(settings: Settings, stage: str) -> str:
-    """Consumer group and changelog prefix of one stage (see stream.worker)."""
-    return f"{settings.app_id}-{stage}"
-
-
-def changelog_topic(settings: Settings, stage: str) -> str:
-    """The compacted topic a stage's state table is restored from."""
-    return f"{stage_app_id(settings, stage)}-{STAGE_TABLES[stage]}-changelog"
+def changelog_topic(settings: Settings, table: str) -> str:
+    """The compacted topic a state table is restored from (Faust's naming)."""
+    return f"{settings.app_id}-{table}-changelog"
 
 
 class TopicSetupError(Exception):
@@ -41,7 +38,6 @@ def topic_plan(settings: Settings) -> dict[str, tuple[int, dict[str, str]]]:
     compacted = {"cleanup.policy": "compact"}
     return {
         topics.transactions: (n, {}),
-        topics.by_merchant: (n, {}),
         topics.dead_letters: (n, {"max.message.bytes": str(DEAD_LETTER_MAX_BYTES)}),
         topics.decisions: (n, {}),
         topics.scoring_log: (n, {}),
@@ -53,7 +49,7 @@ def topic_plan(settings: Settings) -> dict[str, tuple[int, dict[str, str]]]:
         # Faust creates its changelogs itself at start, and a stage whose changelog was created a
         # moment ago can miss it in the metadata ("not found in cluster metadata": the agent
         # crash-loops; seen on a fresh broker). Created here, they are there before Faust asks.
-        **{changelog_topic(settings, stage): (n, compacted) for stage in STAGE_TABLES},
+        **{changelog_topic(settings, table): (n, compacted) for table in STATE_TABLES},
     }
 
 
@@ -84,13 +80,17 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
             f"topics not ready after creation (each in the metadata without error and with a "
             f"leader for every partition): {error}"
         ) from error
-    for name in (settings.topics.transactions, settings.topics.by_merchant):
+    for name in (settings.topics.transactions, *changelog_names(settings)):
         actual = len(metadata[name].partitions)
         if actual != settings.partitions:
             raise TopicSetupError(
                 f"topic {name} has {actual} partitions but FRAUD_PARTITIONS={settings.partitions}: "
                 "per-card state is partitioned like the input, so the two must agree"
             )
+
+
+def changelog_names(settings: Settings) -> list[str]:
+    return [changelog_topic(settings, table) for table in STATE_TABLES]
 
 
 def wait_for_topics(

@@ -7,7 +7,15 @@ history in order. Both call the same code, so the two feature vectors are equal 
 
 from models.features.card import CardFeatures, CardState, card_step
 from models.features.facts import TxFacts, facts_from_transaction
-from models.features.merchant import MerchantFeatures, MerchantState, merchant_step
+from models.features.merchant import (
+    MerchantFeatures,
+    MerchantState,
+    WindowSums,
+    apply_to_partial,
+    merchant_step,
+    merchant_view_features,
+    window_sums,
+)
 from models.features.vector import (
     CATEGORICAL_FEATURES,
     FEATURE_NAMES,
@@ -24,8 +32,12 @@ __all__ = [
     "MerchantFeatures",
     "MerchantState",
     "TxFacts",
+    "WindowSums",
+    "apply_to_partial",
     "card_step",
     "facts_from_transaction",
     "feature_vector",
     "merchant_step",
+    "merchant_view_features",
+    "window_sums",
 ]

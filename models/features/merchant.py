@@ -4,9 +4,13 @@ A merchant can see thousands of transactions a day, so unlike a card its state k
 and amount sums per time bucket: 5-minute buckets for the last hour, hourly buckets for the
 last 7 days. A window covers the buckets up to and including the event's own bucket.
 
-The merchant stage receives each transaction from the card stage, which may resend after a
-crash. It applies a transaction only when its origin (card-stage partition, offset) is past the
-watermark it keeps per origin partition; a resent one leaves the state unchanged.
+The stream keeps one such state per merchant and input partition (a *partial*: the merchant's
+transactions of the cards in that partition), written by the partition's owner alone, and
+sums the partials at read time (`merchant_view_features`): counts and amounts add up, so the
+sum of the partials equals one state over all the transactions. A partial applies a
+transaction only when its origin (input partition, offset) is past the watermark it keeps per
+origin partition, so a replayed one leaves it unchanged; the watermark also says exactly which
+transactions a partial holds.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import math
 import struct
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -84,6 +89,17 @@ class MerchantState:
             self.origin_watermarks,
         )
 
+    @staticmethod
+    def watermark_in(blob: bytes) -> int:
+        """The highest watermark in an encoded state, without decoding it (-1 if none).
+
+        A partial has a single origin partition, so this is its watermark.
+        """
+        n_origins = _HEADER.unpack_from(blob)[3]
+        if not n_origins:
+            return -1
+        return max(array("q", blob[len(blob) - 8 * n_origins :]))
+
     def watermark(self, origin_partition: int) -> int:
         """The last applied offset from that origin partition, -1 if none."""
         for i, partition in enumerate(self.origin_partitions):
@@ -102,13 +118,31 @@ def merchant_step(
     state: MerchantState, facts: TxFacts, origin_partition: int, origin_offset: int
 ) -> MerchantStep:
     """Features of `facts` from the merchant's history, and the state with `facts` applied."""
-    features = _features(state, facts)
+    features = merchant_view_features((state,), facts)
     if origin_offset <= state.watermark(origin_partition):
         return MerchantStep(state, features, False)
     return MerchantStep(_apply(state, facts, origin_partition, origin_offset), features, True)
 
 
-def _features(state: MerchantState, facts: TxFacts) -> MerchantFeatures:
+def apply_to_partial(
+    partial: MerchantState, facts: TxFacts, origin_partition: int, origin_offset: int
+) -> MerchantState | None:
+    """The partial with `facts` applied, or None when it already holds that transaction."""
+    if origin_offset <= partial.watermark(origin_partition):
+        return None
+    return _apply(partial, facts, origin_partition, origin_offset)
+
+
+class WindowSums(NamedTuple):
+    """Integer window totals of one state; the totals of several states add up."""
+
+    count_1h: int
+    count_24h: int
+    count_7d: int
+    amount_7d: int  # cents
+
+
+def window_sums(state: MerchantState, facts: TxFacts) -> WindowSums:
     fine, coarse = state.fine_index, state.coarse_index
     fine_now = facts.event_ms // FIVE_MIN_MS
     coarse_now = facts.event_ms // HOUR_MS
@@ -123,7 +157,28 @@ def _features(state: MerchantState, facts: TxFacts) -> MerchantFeatures:
     counts, sums = state.coarse_count, state.coarse_sum
     count_24h = sum(counts[start_24h:end])
     count_7d = count_24h + sum(counts[start_7d:start_24h])
-    sum_7d = sum(sums[start_7d:end])
+    return WindowSums(count_1h, count_24h, count_7d, sum(sums[start_7d:end]))
+
+
+def merchant_view_features(states: Iterable[MerchantState], facts: TxFacts) -> MerchantFeatures:
+    """Features of `facts` from the sum of `states` (one merchant's partials, or one state).
+
+    Integer totals are added before any division, so the result does not depend on how the
+    merchant's transactions are split between the states.
+    """
+    count_1h = count_24h = count_7d = sum_7d = 0
+    for state in states:
+        sums = window_sums(state, facts)
+        count_1h += sums.count_1h
+        count_24h += sums.count_24h
+        count_7d += sums.count_7d
+        sum_7d += sums.amount_7d
+    return features_from_sums(count_1h, count_24h, count_7d, sum_7d, facts)
+
+
+def features_from_sums(
+    count_1h: int, count_24h: int, count_7d: int, sum_7d: int, facts: TxFacts
+) -> MerchantFeatures:
     mean_7d = sum_7d / count_7d / 100 if count_7d else math.nan
     # Positional construction: keyword arguments cost twice as much on this hot path.
     return MerchantFeatures(

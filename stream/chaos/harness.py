@@ -20,7 +20,6 @@ from stream.chaos.checks import Outcomes, outcomes, table_parity, wait_for_zero_
 from stream.chaos.workers import WorkerProcess
 from stream.replay import StateParity, read_topic
 from stream.settings import Settings, TopicNames
-from stream.topics import stage_app_id
 
 Say = Callable[[str], None]
 
@@ -32,7 +31,6 @@ class ChaosPlan:
     kills: int = 10
     broker_restart: bool = True
     seed: int = 7
-    guarantee: str = "at_least_once"
     engine_fix: bool = True
     drain_timeout_s: float = 600.0
 
@@ -90,7 +88,6 @@ def run_chaos(
         "FRAUD_VAR_DIR": str(work / "var"),
         "FRAUD_MODEL_PACKAGE": str(package),
         "FRAUD_SIGNING_KEY": signing_key,
-        "FRAUD_PROCESSING_GUARANTEE": plan.guarantee,
         "FRAUD_ORDERED_RECOVERY": "true" if plan.engine_fix else "false",
         # Replayed simulated time would miss any real budget; this run is about outcomes.
         "FRAUD_LATENCY_BUDGET_MS": str(3_600_000),
@@ -113,14 +110,7 @@ def run_chaos(
         say(f"produced {len(log.produced):,} events; waiting for every outcome")
         _wait_for_decisions(bootstrap, topics, log, plan.drain_timeout_s)
         settings = Settings(kafka_bootstrap=bootstrap, app_id=app_id)
-        lag = {
-            **wait_for_zero_lag(
-                bootstrap, stage_app_id(settings, "card"), [topics.transactions], 120
-            ),
-            **wait_for_zero_lag(
-                bootstrap, stage_app_id(settings, "merchant"), [topics.by_merchant], 120
-            ),
-        }
+        lag = wait_for_zero_lag(bootstrap, app_id, [topics.transactions], 120)
         seconds = time.monotonic() - t0
         result_outcomes = outcomes(bootstrap, topics, log.produced)
         parity = table_parity(bootstrap, settings)

@@ -22,15 +22,13 @@ class WorkerProcess:
     def __init__(self, name: str, env: Mapping[str, str], work_dir: Path) -> None:
         self.name = name
         self.work_dir = work_dir
-        self.port = free_port()  # the card stage's; the merchant stage's is `merchant_port`
-        self.merchant_port = free_port()
+        self.port = free_port()
         self.env = {
             **os.environ,
             **env,
             "FRAUD_WORKER_ID": name,
             "FRAUD_DATA_DIR": str(work_dir / name),
             "FRAUD_WEB_PORT": str(self.port),
-            "FRAUD_MERCHANT_WEB_PORT": str(self.merchant_port),
             "PYTHONUNBUFFERED": "1",
         }
         self.log_path = work_dir / f"{name}.log"
@@ -62,15 +60,12 @@ class WorkerProcess:
             time.sleep(0.25)
 
     def ready(self) -> bool:
-        """Both stages answer /ready with 200."""
-        for port in (self.port, self.merchant_port):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1) as r:
-                    if r.status != 200:
-                        return False
-            except OSError:
-                return False
-        return True
+        """The worker answers /ready with 200."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ready", timeout=1) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no final commit — a crash."""

@@ -21,7 +21,6 @@ def chaos(
     rate: Annotated[int, typer.Option(help="Events per second")] = 400,
     kills: Annotated[int, typer.Option(help="SIGKILLs, one worker at a time")] = 10,
     broker_restart: Annotated[bool, typer.Option(help="Restart the broker once mid-run")] = True,
-    guarantee: Annotated[str, typer.Option(help="at_least_once or exactly_once")] = "at_least_once",
     engine_fix: Annotated[
         bool, typer.Option(help="Ordered recovery on; off reproduces the engine defect")
     ] = True,
@@ -47,7 +46,6 @@ def chaos(
             kills=kills,
             broker_restart=broker_restart,
             seed=seed,
-            guarantee=guarantee,
             engine_fix=engine_fix,
         )
         result = run_chaos(plan, work, chosen, key, simulated_load(events, seed), say=typer.echo)
@@ -56,7 +54,6 @@ def chaos(
             shutil.rmtree(work, ignore_errors=True)
     o = result.outcomes
     figures = {
-        "guarantee": guarantee,
         "engine_fix": engine_fix,
         "kills": len(result.log.kills),
         "broker_restarts": len(result.log.broker_restarts),

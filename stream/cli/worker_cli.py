@@ -1,34 +1,23 @@
-"""`fraudstream worker [--stage card|merchant]`: run the scoring worker until SIGTERM."""
+"""`fraudstream worker`: run the scoring worker until SIGTERM."""
 
 from __future__ import annotations
-
-from typing import Annotated, Literal
 
 import typer
 
 from stream.settings import get_settings
 
-worker_app = typer.Typer(help="Run the scoring stream worker.", invoke_without_command=True)
+worker_app = typer.Typer(
+    help="Run the scoring stream worker.", invoke_without_command=True, no_args_is_help=False
+)
 
 
 @worker_app.callback()
-def worker(
-    stage: Annotated[
-        str | None, typer.Option(help="Run one stage only: card or merchant (default: both)")
-    ] = None,
-) -> None:
+def worker() -> None:
     """Consume fraud.transactions.v1 and publish decisions, scoring logs and dead letters.
 
-    Both stages run as child processes of this one (card: validate + per-card state;
-    merchant: per-merchant state + scoring). Configured by FRAUD_* variables (README).
+    One process: validate, card and merchant state, micro-batched scoring. Configured by
+    FRAUD_* variables (README, Configuration).
     """
-    if stage is None:
-        from stream.supervisor import run_supervisor
+    from stream.decision_path.worker import run_worker
 
-        raise typer.Exit(run_supervisor())
-    if stage not in ("card", "merchant"):
-        raise typer.BadParameter("--stage must be card or merchant")
-    from stream.worker import run_stage
-
-    chosen: Literal["card", "merchant"] = "card" if stage == "card" else "merchant"
-    run_stage(get_settings(), chosen)
+    run_worker(get_settings())

@@ -25,7 +25,7 @@ from schemas.codec import Decoder, SourceCoords, encode_record
 from schemas.dead_letter import DeadLetter
 from schemas.drift import AlertThresholds, DriftReport, WindowKind
 from schemas.label import FraudLabel
-from schemas.scoring_log import ScoringLogRecord
+from schemas.scoring_log import SCORING_LOG_UPGRADES, ScoringLogRecord
 from stream.monitor.errors import PublishFailed
 from stream.monitor.metrics import MonitorMetrics
 from stream.publishing import publish_confirmed
@@ -107,6 +107,7 @@ class MonitorRunner:
             ScoringLogRecord,
             worker_id=config.worker_id,
             event_time=lambda record: record.transaction.event_time,
+            upgrades=SCORING_LOG_UPGRADES,
         )
         self._labels = Decoder(FraudLabel, worker_id=config.worker_id)
         self._positions: dict[Position, int] = {}

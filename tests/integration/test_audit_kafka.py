@@ -24,9 +24,8 @@ from schemas import Decision, OutcomeAudit
 from stream.audit import AuditConfig, AuditMetrics, AuditRunner, audit_once
 from stream.broker import free_port
 from stream.redrive import provenance
-from stream.settings import Settings, TopicNames
+from stream.settings import TopicNames
 from stream.topic_scan import scan
-from stream.topics import stage_app_id
 from tests.support.clients import end_offsets, produce, read_to_end, wait_for_records
 from tests.support.faust_worker import REPO_ROOT
 from tests.support.stream_setup import StreamSetup, simulated_events, stream_setup
@@ -176,8 +175,7 @@ def test_inputs_the_engine_skipped_are_redriven_and_decided_once(
     produce(kafka_bootstrap, inputs, events)
     # What the engine defect does (README, Reliability): the worker group's offsets committed past
     # inputs that never got an outcome. The worker will not read them again by itself.
-    card_group = stage_app_id(Settings(app_id=setup.app_id), "card")  # reads the input topic
-    commit_to_end(kafka_bootstrap, card_group, inputs)
+    commit_to_end(kafka_bootstrap, setup.app_id, inputs)  # the worker's consumer group
 
     worker = StreamWorker(setup.env, tmp_path / "data", tmp_path / "worker.log")
     with worker.started(timeout=120):

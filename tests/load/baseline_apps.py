@@ -14,8 +14,9 @@ from typing import Any
 import faust
 import numpy as np
 
-from stream.engine_fixes import OrderedRecoveryTableManager, flush_outputs_before_commits
-from stream.output import OutputProducer
+from stream.decision_path.output import OutputProducer
+from stream.engine.commit_flush import flush_before_commits
+from stream.engine.ordered_recovery import OrderedRecoveryTableManager
 
 KIND = os.environ["BENCH_KIND"]
 BOOTSTRAP = os.environ["BENCH_BOOTSTRAP"]
@@ -42,7 +43,7 @@ sink = app.topic(OUTPUT, key_type=bytes, value_type=bytes, partitions=PARTITIONS
 
 if KIND == "skeleton":
     output = OutputProducer(BOOTSTRAP, client_id="bench-skeleton")
-    flush_outputs_before_commits(app, output.flush)
+    flush_before_commits(app, output.flush)
     counts = app.Table("bench-counts", partitions=PARTITIONS, key_type=bytes, value_type=bytes)
 
     @app.agent(source)

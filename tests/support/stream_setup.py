@@ -27,7 +27,6 @@ TOPIC_FIELDS = (
     "drift_reports",
     "model_control",
     "audit",
-    "by_merchant",
 )
 
 

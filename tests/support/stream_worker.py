@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+import time
+import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from stream.broker import free_port
 from tests.support.faust_worker import FaustWorker, WorkerFailedError
 
 
@@ -20,27 +21,33 @@ class StreamWorker(FaustWorker):
         log_path: Path,
         worker_id: str = "worker-1",
     ) -> None:
-        super().__init__("stream.worker", data_dir, log_path)
-        self.merchant_web_port = free_port()
+        super().__init__("stream.decision_path.worker", data_dir, log_path)
         self.env = {
             **env,
             "FRAUD_WORKER_ID": worker_id,
             "FRAUD_DATA_DIR": str(data_dir),
             "FRAUD_WEB_PORT": str(self.web_port),
-            "FRAUD_MERCHANT_WEB_PORT": str(self.merchant_web_port),
         }
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "stream.cli", "worker"]
 
     def start(self, ready: str = "Worker ready", timeout: float = 90.0) -> None:
-        """Start, then wait until both stages log that they are ready."""
+        """Start, then wait until the worker logs that it is ready and /ready answers 200."""
         super().start(ready, timeout)
+        deadline = time.monotonic() + timeout
+        while not self.ready():
+            if time.monotonic() > deadline or not self.running:
+                self.stop(kill=True)
+                raise WorkerFailedError(f"worker not ready in {timeout} s:\n{self.tail()}")
+            time.sleep(0.1)
+
+    def ready(self) -> bool:
         try:
-            self.wait_for_log(ready, timeout, occurrences=2)
-        except WorkerFailedError:
-            self.stop(kill=True)
-            raise
+            with urllib.request.urlopen(f"{self.base_url}/ready", timeout=1) as answer:
+                return bool(answer.status == 200)
+        except OSError:
+            return False
 
     @property
     def base_url(self) -> str:

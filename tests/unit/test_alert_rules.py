@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from prometheus_client import CollectorRegistry
 
-from stream.metrics import StreamMetrics
+from stream.decision_path.metrics import StreamMetrics
 from stream.monitor import MonitorMetrics
 
 RULES = Path(__file__).resolve().parents[2] / "ops" / "prometheus" / "alerts.yml"

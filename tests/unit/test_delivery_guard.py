@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stream.delivery_guard import DeliveryGuard, Verdict
+from stream.engine.delivery_guard import DeliveryGuard, Verdict
 
 TP = ("fraud.internal.by-merchant.v1", 1)
 

@@ -15,13 +15,15 @@ from schemas import (
     ExpectationViolation,
     FallbackReason,
     KafkaSource,
+    MerchantPartialSeen,
+    Milestones,
     ModelOutput,
     ModelRef,
     Outcome,
     ScoringLogRecord,
     examples,
 )
-from stream.encoding import decision_json, scoring_log_json, timestamp
+from stream.decision_path.encoding import decision_json, scoring_log_json, timestamp
 
 MODEL = ModelRef(name="card-fraud-hgb", version="1.2.3", content_hash="ab" * 32)
 DECIDED_AT = datetime(2026, 11, 27, 3, 4, 5, 678_901, tzinfo=UTC)
@@ -87,6 +89,7 @@ def test_scoring_log_json_equals_the_contract_record() -> None:
         source=("fraud.transactions.v1", 3, 1042, b"card-\x00\xff", 1_793_614_530_250),
         feature_set_version="fs1-abc",
         features=features,
+        merchant_view=((0, 17), (3, 1040)),
         output=("champion", MODEL, 0.71, "REVIEW", 810.0, None),
         deciding_role="champion",
         outcome="REVIEW",
@@ -95,6 +98,7 @@ def test_scoring_log_json_equals_the_contract_record() -> None:
         fallback_reason=None,
         decided_at=DECIDED_AT,
         timings=TIMINGS,
+        milestones=(1.5, 1.75, 2.0, 2.5),
     )
     expected = ScoringLogRecord(
         decision_id="49df60cb-d252-57cc-8b8e-619ead79befe",
@@ -112,6 +116,10 @@ def test_scoring_log_json_equals_the_contract_record() -> None:
         ),
         feature_set_version="fs1-abc",
         features=features,
+        merchant_view=[
+            MerchantPartialSeen(partition=0, offset=17),
+            MerchantPartialSeen(partition=3, offset=1040),
+        ],
         outputs=[
             ModelOutput(
                 role=DeploymentRole.CHAMPION,
@@ -134,6 +142,7 @@ def test_scoring_log_json_equals_the_contract_record() -> None:
         timings=DecisionTimings(
             event_to_decision_ms=12.5, arrival_to_decision_ms=3.25, scoring_us=810.0
         ),
+        milestones=Milestones(received=1.5, enriched=1.75, batch_started=2.0, scored=2.5),
     )
     assert ScoringLogRecord.model_validate_json(written) == expected
     assert ScoringLogRecord.model_validate_json(written).features["card_secs_since_last"] is None

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -15,26 +14,31 @@ from models.features import FEATURE_NAMES, FEATURE_SET_VERSION
 from models.scoring import PackageScorer
 from schemas import DeploymentRole, FallbackReason, ModelRef, Transaction, decision_id_for
 from schemas.codec import raw_sha256
-from stream.encoding import decision_json, scoring_log_json
-from stream.internal import CardStageOutput
+from stream.decision_path.encoding import decision_json, scoring_log_json
+from stream.decision_path.merchant_view import Watermarks
 
 CHAMPION = DeploymentRole.CHAMPION.value
 
 
-@dataclass(frozen=True, slots=True)
-class Scoreable:
-    """One event waiting in the micro-batch."""
+class PendingEvent(NamedTuple):
+    """One enriched event waiting in the micro-batch."""
 
-    handover: CardStageOutput
     transaction: Transaction
+    raw: bytes
+    key: bytes
+    partition: int
+    offset: int
+    timestamp_ms: int  # the input record's Kafka timestamp: its arrival
     features: tuple[float, ...]
+    merchant_view: Watermarks
     event_ms: int
-    ack: Any  # what the stage acks once the outputs are sent
+    received_at: float  # wall-clock seconds: the agent took the record
+    enriched_at: float
+    ack: Any  # what the agent acknowledges once the outputs are sent
 
 
 class DecidedEvent(NamedTuple):
-    card_key: bytes
-    transaction_id: str
+    key: bytes
     outcome: str
     fallback_reason: str | None
     model_version: str
@@ -75,18 +79,17 @@ class BatchDecider:
         self._budget_ms = budget_ms
         self._input_topic = input_topic
 
-    def decide(self, batch: list[Scoreable], now: datetime) -> tuple[list[DecidedEvent], float]:
+    def decide(self, batch: list[PendingEvent]) -> tuple[list[DecidedEvent], float]:
         """Outcomes in batch order, and the µs the model call took (0 if none).
 
         Events whose arrival is already older than the latency budget get the fallback
         decision without a model call: the answer would come too late to matter, and skipping
         them is how a lagging worker catches up.
         """
-        now_ms = now.timestamp() * 1000.0
+        started = time.time()
+        started_ms = started * 1000.0
         in_time = [
-            i
-            for i, item in enumerate(batch)
-            if now_ms - item.handover.source_timestamp_ms <= self._budget_ms
+            i for i, item in enumerate(batch) if started_ms - item.timestamp_ms <= self._budget_ms
         ]
         scores: dict[int, float] = {}
         failure: FallbackReason | None = None
@@ -100,29 +103,41 @@ class BatchDecider:
             matrix = np.array([item.features for item in batch], dtype=np.float64)
             violations = champion.scorer.expectations.check(matrix)
             if in_time:
-                started = time.perf_counter()
+                call_started = time.perf_counter()
                 try:
                     probabilities = champion.scorer.fraud_probability(matrix[in_time])
                 except Exception as exc:  # any model failure becomes a flagged fallback
                     failure, error = FallbackReason.MODEL_ERROR, repr(exc)[:400]
                 else:
                     scores = {i: float(p) for i, p in zip(in_time, probabilities, strict=True)}
-                scoring_us = (time.perf_counter() - started) * 1e6
+                scoring_us = (time.perf_counter() - call_started) * 1e6
+        scored_at = time.time()
+        decided_at = datetime.fromtimestamp(scored_at, UTC)
         decided = [
-            self._decide_one(item, scores.get(i), failure, error, violations[i], scoring_us, now)
+            self._decide_one(
+                item,
+                scores.get(i),
+                failure,
+                error,
+                violations[i],
+                scoring_us,
+                (started, scored_at),
+                decided_at,
+            )
             for i, item in enumerate(batch)
         ]
         return decided, scoring_us
 
     def _decide_one(
         self,
-        item: Scoreable,
+        item: PendingEvent,
         score: float | None,
         failure: FallbackReason | None,
         error: str | None,
         violations: list[Violation],
         scoring_us: float,
-        now: datetime,
+        batch_times: tuple[float, float],
+        decided_at: datetime,
     ) -> DecidedEvent:
         champion = self.champion
         reason = failure
@@ -139,12 +154,19 @@ class BatchDecider:
             assert score is not None
             verdict = champion.scorer.decisions.decide(score, item.features)
         tx = item.transaction
-        handover = item.handover
-        now_ms = now.timestamp() * 1000.0
+        arrival_ms = item.timestamp_ms
+        decided_ms = decided_at.timestamp() * 1000.0
         timings = (
-            now_ms - item.event_ms,
-            max(now_ms - handover.source_timestamp_ms, 0.0),
+            decided_ms - item.event_ms,
+            max(decided_ms - arrival_ms, 0.0),
             scoring_us if score is not None else 0.0,
+        )
+        batch_started, scored = batch_times
+        milestones = (
+            item.received_at * 1000.0 - arrival_ms,
+            item.enriched_at * 1000.0 - arrival_ms,
+            batch_started * 1000.0 - arrival_ms,
+            scored * 1000.0 - arrival_ms,
         )
         decision_id = decision_id_for(tx.transaction_id)
         model = champion.ref if champion else None
@@ -160,8 +182,7 @@ class BatchDecider:
                 None if score is not None else (error or reason_value),
             )
         return DecidedEvent(
-            card_key=handover.key,
-            transaction_id=tx.transaction_id,
+            key=item.key,
             outcome=verdict.outcome,
             fallback_reason=reason_value,
             model_version=model.version if model else "none",
@@ -178,31 +199,33 @@ class BatchDecider:
                 role=CHAMPION,
                 feature_set_version=FEATURE_SET_VERSION,
                 fallback_reason=reason_value,
-                decided_at=now,
+                decided_at=decided_at,
                 timings=timings,
             ),
             log=scoring_log_json(
                 decision_id=decision_id,
                 transaction=tx,
                 transaction_json=tx.model_dump_json(),
-                raw_sha256=raw_sha256(handover.raw),
+                raw_sha256=raw_sha256(item.raw),
                 source=(
                     self._input_topic,
-                    handover.origin_partition,
-                    handover.source_offset,
-                    handover.key,
-                    handover.source_timestamp_ms,
+                    item.partition,
+                    item.offset,
+                    item.key,
+                    item.timestamp_ms,
                 ),
                 feature_set_version=FEATURE_SET_VERSION,
                 features=dict(zip(FEATURE_NAMES, item.features, strict=True)),
+                merchant_view=item.merchant_view,
                 output=output,
                 deciding_role=CHAMPION,
                 outcome=verdict.outcome,
                 reason_codes=verdict.reason_codes,
                 violations=violations,
                 fallback_reason=reason_value,
-                decided_at=now,
+                decided_at=decided_at,
                 timings=timings,
+                milestones=milestones,
             ),
         )
 

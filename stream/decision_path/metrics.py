@@ -12,9 +12,7 @@ class StreamMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self.events_in = Counter(
-            "fraud_events_in", "Records consumed, by stage", ["stage"], registry=r
-        )
+        self.events_in = Counter("fraud_events_in", "Input records consumed", registry=r)
         self.invalid = Counter(
             "fraud_invalid_events", "Dead-lettered input, by error category", ["reason"], registry=r
         )
@@ -29,8 +27,7 @@ class StreamMetrics:
         )
         self.replays = Counter(
             "fraud_replayed_events",
-            "Events seen again after a restart or re-drive (state left unchanged)",
-            ["stage"],
+            "Transactions seen again after a restart or re-drive (state left unchanged)",
             registry=r,
         )
         self.expectation_failures = Counter(
@@ -72,6 +69,15 @@ class StreamMetrics:
             "Records between the committed offset and the consumer position, per partition",
             ["topic", "partition"],
             registry=r,
+        )
+        self.merchant_view_delay = Histogram(
+            "fraud_merchant_view_delay_seconds",
+            "Merchant partials read from the changelog: seconds since their owner sent them",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.merchant_view_size = Gauge(
+            "fraud_merchant_view_merchants", "Merchants in the in-memory merchant view", registry=r
         )
         self.stuck_partitions = Gauge(
             "fraud_stuck_commit_partitions",

@@ -2,14 +2,15 @@
 
 Measured here, Faust's own producer caps an agent at 5-8k records/s while librdkafka forwards
 15k+/s from the same agent. Faust flushes its producer before committing offsets; this producer
-is flushed at the same moment (see `stream.engine_fixes.flush_with_faust_commits`), so an input
-offset is committed only after every output of that input was delivered.
+is flushed at the same moment (see `stream.engine.commit_flush`), so an input offset is
+committed only after every output of that input was delivered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
@@ -43,14 +44,24 @@ class OutputProducer:
         self._producer = Producer(config)
         self._failure: KafkaError | None = None
 
-    def send(self, topic: str, key: bytes | None, value: bytes, partition: int = -1) -> None:
-        """Queue a record; delivery is confirmed by `flush`."""
+    def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        partition: int = -1,
+        on_delivery: Callable[[Any, Any], None] | None = None,
+    ) -> None:
+        """Queue a record; delivery is confirmed by `flush`.
+
+        `on_delivery(error, message)` replaces the default report, which only keeps the first
+        error; it must do the same (see `failed`).
+        """
         self._raise_if_failed()
+        report = self._on_delivery if on_delivery is None else on_delivery
         while True:
             try:
-                self._producer.produce(
-                    topic, value, key, partition=partition, on_delivery=self._on_delivery
-                )
+                self._producer.produce(topic, value, key, partition=partition, on_delivery=report)
                 return
             except BufferError:
                 # The local queue is full: serve delivery reports to make room.
@@ -81,9 +92,14 @@ class OutputProducer:
         left: int = self._producer.flush(timeout_s)
         return left
 
-    def _on_delivery(self, error: KafkaError | None, _message: Any) -> None:
-        if error is not None and self._failure is None:
+    def failed(self, error: KafkaError) -> None:
+        """Record a delivery error: the next send, poll or flush raises OutputError."""
+        if self._failure is None:
             self._failure = error
+
+    def _on_delivery(self, error: KafkaError | None, _message: Any) -> None:
+        if error is not None:
+            self.failed(error)
 
     def _raise_if_failed(self) -> None:
         if self._failure is not None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import faust
 
-from stream.engine_fixes import OrderedRecoveryTableManager, prompt_fetches
+from stream.engine.consumer import install_consumer
+from stream.engine.ordered_recovery import OrderedRecoveryTableManager
+from stream.engine.sensors import drop_monitor
 from stream.settings import Settings
 
 
@@ -26,16 +28,17 @@ def create_app(settings: Settings) -> faust.App:
             if settings.ordered_recovery
             else "faust.tables:TableManager"
         ),
-        # Web server for /metrics, /health, /ready and /model: loopback unless configured.
+        # Web server for /metrics, /health, /ready, /model, /consumer: loopback unless configured.
         web_enabled=True,
         web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
-        # Measured on these machines: bigger fetches and buffers, no waiting for empty streams.
+        # Measured on these machines: bigger buffers, no waiting for empty streams.
         stream_buffer_maxsize=32_768,
         broker_max_poll_records=500,
-        consumer_max_fetch_size=128 * 1024,
+        consumer_max_fetch_size=1024 * 1024,
         stream_wait_empty=False,
+        # Faust's own producer only carries commits; outputs and changelogs go through librdkafka.
         producer_linger_ms=10,
         producer_max_batch_size=262_144,
         # Table values are already bytes; keys are ids.
@@ -44,10 +47,11 @@ def create_app(settings: Settings) -> faust.App:
         table_standby_replicas=0,
         logging_config=None,
     )
-    prompt_fetches(
+    drop_monitor(app)
+    install_consumer(
         app,
         settings.fetch_max_wait_ms,
-        gapless_topics={settings.topics.transactions, settings.topics.by_merchant},
+        gapless_topics={settings.topics.transactions},
         fixes=settings.ordered_recovery,
     )
     return app

@@ -8,7 +8,7 @@ from typing import Any
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from stream.metrics import StreamMetrics
+from stream.decision_path.metrics import StreamMetrics
 
 
 def register_views(

@@ -1,0 +1,67 @@
+"""Per event: the card's state and the merchant's partial, read and written; the feature vector.
+
+State is updated one event at a time (Faust's tables and their changelogs are per record);
+only the model call and the sends are batched. A transaction the card state already holds (a
+replay after a crash, or a re-drive) leaves both states unchanged, yet both are written again:
+the local store can hold an update whose changelog record died with a killed worker, and
+re-sending is what brings the changelog (what other workers restore) back in line.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from models.features import (
+    CardState,
+    MerchantState,
+    apply_to_partial,
+    card_step,
+    facts_from_transaction,
+    feature_vector,
+    merchant_view_features,
+)
+from schemas import Transaction
+from stream.decision_path.merchant_view import MerchantView, Watermarks, seen_watermarks
+from stream.engine.state_stores import PartitionedState
+
+
+class Enrichment(NamedTuple):
+    features: tuple[float, ...]  # FEATURE_NAMES order
+    merchant_view: Watermarks  # which merchant partials the merchant features summed
+    event_ms: int
+    replayed: bool  # the card state already held this transaction
+
+
+class Enricher:
+    def __init__(
+        self, cards: PartitionedState, partials: PartitionedState, view: MerchantView
+    ) -> None:
+        self._cards = cards
+        self._partials = partials
+        self._view = view
+
+    def enrich(self, transaction: Transaction, partition: int, offset: int) -> Enrichment:
+        facts = facts_from_transaction(transaction)
+        card_key = transaction.card_id.encode()
+        blob = self._cards.get(partition, card_key)
+        card = card_step(
+            CardState.decode(blob) if blob is not None else CardState.empty(), facts, offset
+        )
+        self._cards.set(partition, card_key, card.state.encode())
+
+        merchant_key = transaction.merchant_id.encode()
+        blob = self._partials.get(partition, merchant_key)
+        own = MerchantState.decode(blob) if blob is not None else MerchantState.empty()
+        others = self._view.others(merchant_key, partition)
+        merchant = merchant_view_features([own, *(state for _, state in others)], facts)
+        # The card state knows the offset that first applied a replayed transaction: the
+        # partial's watermark then says it already holds it.
+        updated = apply_to_partial(own, facts, partition, card.origin_offset) or own
+        self._partials.set(partition, merchant_key, updated.encode())
+        self._view.put_local(merchant_key, partition, updated)
+        return Enrichment(
+            feature_vector(facts, card.features, merchant),
+            seen_watermarks((partition, own), others),
+            facts.event_ms,
+            card.duplicate,
+        )

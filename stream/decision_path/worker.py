@@ -1,0 +1,258 @@
+"""Wiring: settings → the Faust app, its two state tables, the merchant view, the agent, the web.
+
+One process, one Kafka hop: input topic → agent → decisions, scoring log, dead letters.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, cast
+
+import faust
+
+from models.features import FEATURE_NAMES
+from models.scoring import open_package
+from schemas import examples
+from stream.commit_watch import CommitWatch
+from stream.decision_path.agent import attach_decision_agent, input_topic
+from stream.decision_path.app import create_app
+from stream.decision_path.deciding import BatchDecider, Champion, PendingEvent
+from stream.decision_path.enrich import Enricher
+from stream.decision_path.intake import input_decoder
+from stream.decision_path.merchant_view import MerchantView, PartialsReplica
+from stream.decision_path.metrics import StreamMetrics
+from stream.decision_path.output import OutputProducer
+from stream.decision_path.stage import DecisionStage
+from stream.decision_path.web import register_views
+from stream.engine import engine_matches_pins, engine_versions
+from stream.engine.commit_flush import flush_before_commits
+from stream.engine.introspection import (
+    consumer_state,
+    fetcher_crash,
+    read_progress,
+    recovery_completed,
+)
+from stream.engine.state_stores import TableStore
+from stream.settings import Settings
+from stream.topics import CARD_STATE_TABLE, MERCHANT_PARTIALS_TABLE, ensure_topics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Worker:
+    app: faust.App
+    settings: Settings
+    metrics: StreamMetrics
+    output: OutputProducer
+    changelog: OutputProducer
+    champion: Champion | None
+    replica: PartialsReplica
+
+
+def load_champion(settings: Settings) -> Champion | None:
+    if settings.model_package is None:
+        log.warning("no model package configured (FRAUD_MODEL_PACKAGE): every decision falls back")
+        return None
+    key = settings.signing_key.get_secret_value().encode()
+    return Champion(open_package(settings.model_package, key, threads=settings.scoring_threads))
+
+
+def build_worker(settings: Settings) -> Worker:
+    if not engine_matches_pins():
+        log.warning(
+            "engine versions %s differ from the pinned ones: re-check stream.engine",
+            engine_versions(),
+        )
+    ensure_topics(settings)
+    app = create_app(settings)
+    metrics = StreamMetrics()
+    client_id = f"{settings.app_id}-{settings.worker_id}"
+    output = OutputProducer(settings.kafka_bootstrap, client_id=client_id)
+    changelog = OutputProducer(
+        settings.kafka_bootstrap,
+        client_id=f"{client_id}-changelog",
+        **{"compression.type": settings.changelog_compression},
+    )
+    cards = TableStore(_raw_table(app, CARD_STATE_TABLE, settings.partitions), changelog)
+    partials_table = _raw_table(app, MERCHANT_PARTIALS_TABLE, settings.partitions)
+    partials = TableStore(partials_table, changelog)
+
+    async def deliver_before_commit() -> None:
+        await output.flush()
+        await changelog.flush()
+        cards.persist_delivered_offsets()
+        partials.persist_delivered_offsets()
+
+    flush_before_commits(app, deliver_before_commit)
+
+    view = MerchantView(settings.partitions)
+    replica = PartialsReplica(
+        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"{client_id}-view"},
+        partials.changelog_topic,
+        view,
+        metrics.merchant_view_delay.observe,
+    )
+    champion = load_champion(settings)
+    if champion is not None:
+        manifest = champion.scorer.manifest
+        metrics.model_info.labels(
+            "champion",
+            manifest.name,
+            manifest.version,
+            champion.ref.content_hash,
+            champion.scorer.predictor.kind,
+        ).set(1)
+    decider = BatchDecider(
+        champion, settings.fallback, settings.latency_budget_ms, settings.topics.transactions
+    )
+    warm_up(decider)
+    stage = DecisionStage(
+        settings,
+        input_decoder(settings, settings.worker_id),
+        Enricher(cards, partials, view),
+        decider,
+        output,
+        metrics,
+    )
+    source = input_topic(app, settings.topics.transactions, settings.partitions)
+    attach_decision_agent(app, source, stage, output)
+
+    async def start_merchant_view() -> None:
+        replica.start()
+
+    app.task(start_merchant_view)
+
+    _watchdogs(app, settings, metrics, view)
+
+    def is_ready() -> tuple[bool, str]:
+        if champion is None:
+            return False, "no verified model package loaded"
+        if replica.failure is not None:
+            return False, f"merchant view stopped: {replica.failure}"
+        if not replica.caught_up.is_set():
+            return False, "merchant view is reading the partials' changelog"
+        if not recovery_completed(app):
+            return False, "state tables are recovering from their changelogs"
+        return True, "tables recovered, merchant view loaded, model loaded and warm"
+
+    register_views(
+        app,
+        metrics,
+        is_ready,
+        lambda: _model_info(settings, champion),
+        lambda: consumer_state(app),
+    )
+    return Worker(app, settings, metrics, output, changelog, champion, replica)
+
+
+def warm_up(decider: BatchDecider) -> None:
+    """Run one made-up event through scoring and encoding before the worker says ready.
+
+    The first model call and the first encodes pay one-off costs (lazy imports, caches,
+    allocations): measured here, up to tens of ms, which the first real decision must not pay.
+    """
+    transaction = examples.transaction()
+    now = time.time()
+    event = PendingEvent(
+        transaction,
+        transaction.model_dump_json().encode(),
+        transaction.card_id.encode(),
+        0,
+        0,
+        int(now * 1000),
+        tuple(0.0 for _ in FEATURE_NAMES),
+        (),
+        int(now * 1000),
+        now,
+        now,
+        None,
+    )
+    for _ in range(3):
+        decider.decide([event])
+
+
+def _watchdogs(
+    app: faust.App, settings: Settings, metrics: StreamMetrics, view: MerchantView
+) -> None:
+    async def stop_if_fetcher_crashed() -> None:
+        # Alive but consuming nothing is worse than exiting and being restarted.
+        reason = fetcher_crash(app)
+        if reason is not None:
+            log.critical("the Kafka fetcher crashed (%r); stopping the worker", reason)
+            await cast(Any, app).crash(RuntimeError(f"fetcher crashed: {reason!r}"))
+
+    app.timer(interval=1.0)(stop_if_fetcher_crashed)
+    watch = CommitWatch(stuck_after_s=settings.stuck_commit_after_s)
+
+    async def watch_progress() -> None:
+        stuck = 0
+        rows = read_progress(app, settings.topics.transactions)
+        for tp, committed, consumed_up_to, highwater in rows:
+            labels = (tp.topic, str(tp.partition))
+            if highwater is not None and consumed_up_to is not None:
+                metrics.consumer_lag.labels(*labels).set(max(highwater - consumed_up_to, 0))
+            if committed is not None and consumed_up_to is not None:
+                metrics.commit_lag.labels(*labels).set(max(consumed_up_to - committed, 0))
+            if watch.observe((tp.topic, tp.partition), committed, consumed_up_to, time.monotonic()):
+                stuck += 1
+                log.warning(
+                    "committed offset stuck",
+                    extra={
+                        "topic": tp.topic,
+                        "partition": tp.partition,
+                        "committed": committed,
+                        "consumed_up_to": consumed_up_to,
+                    },
+                )
+        metrics.stuck_partitions.set(stuck)
+        watch.forget({(tp.topic, tp.partition) for tp, *_ in rows})
+        metrics.merchant_view_size.set(len(view))
+
+    app.timer(interval=5.0)(watch_progress)
+
+
+def _model_info(settings: Settings, champion: Champion | None) -> dict[str, Any]:
+    if champion is None:
+        return {"champion": None, "fallback": settings.fallback.value}
+    manifest = champion.scorer.manifest
+    return {
+        "champion": champion.ref.model_dump(),
+        "predictor": champion.scorer.predictor.kind,
+        "feature_set_version": manifest.features.feature_set_version,
+        "built_at": manifest.provenance.built_at.isoformat(),
+        "git_commit": manifest.code.git_commit,
+        "dataset_id": manifest.data.dataset_id,
+        "thresholds": {
+            "review": manifest.policy.review_threshold,
+            "decline": manifest.policy.decline_threshold,
+        },
+        "fallback": settings.fallback.value,
+        "latency_budget_ms": settings.latency_budget_ms,
+    }
+
+
+def _raw_table(app: faust.App, name: str, partitions: int) -> Any:
+    # Serializers come from the app's defaults ("raw"): keys and values stay bytes.
+    return app.Table(name, partitions=partitions, key_type=bytes, value_type=bytes)
+
+
+def run_worker(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT; Faust commits (after flushing outputs) on exit."""
+    from stream.logs import logging_config
+
+    worker = build_worker(settings)
+    faust_worker = faust.Worker(
+        worker.app,
+        loglevel=settings.log_level,
+        logging_config=logging_config(settings.log_level, settings.worker_id),
+    )
+    try:
+        faust_worker.execute_from_commandline()
+    finally:
+        worker.replica.stop()
+        left = worker.output.close() + worker.changelog.close()
+        if left:
+            log.error("%d output records were not delivered at shutdown", left)

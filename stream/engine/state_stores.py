@@ -1,0 +1,89 @@
+"""Table reads and writes straight on the partition's RocksDB; changelog through librdkafka.
+
+Replaces, for the decision path's tables (faust-streaming 0.15.3):
+- `Table.__setitem__` → `Store._set` (faust/stores/rocksdb.py ~474: looks the partition up
+  from the current event) → `Table.on_key_set` (faust/tables/table.py ~83) → `send_changelog`
+  (faust/tables/base.py ~266: one aiokafka send future per record) → `_on_changelog_sent`
+  (~353: one more RocksDB put per record, for the persisted offset);
+- `Table.get` → `Store._get` (~495).
+Measured here, per event with one table: Faust's path 297 µs of worker CPU at 3,455 events/s;
+the direct path 154 µs at 7,913/s (same agent, same broker).
+
+What stays Faust's: the table's RocksDB files, its changelog topic, recovery from it at
+assignment (and standby replicas), and the persisted offsets recovery starts from. Those are
+written here at commit time (`persist_delivered_offsets`), for the changelog records whose
+delivery librdkafka confirmed: a persisted offset only says "the local store holds the
+changelog up to here", so writing it late only makes a recovery read a little more.
+Delete when: Faust tables can produce changelogs through another client, cheaply.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from faust.types import TP
+
+from stream.decision_path.output import OutputProducer
+
+
+class PartitionedState(Protocol):
+    """What the decision path needs from a state table: bytes by (input partition, key)."""
+
+    def get(self, partition: int, key: bytes) -> bytes | None: ...
+
+    def set(self, partition: int, key: bytes, value: bytes) -> None: ...
+
+
+class TableStore:
+    """A Faust table (RocksDB store, raw bytes keys and values) used directly."""
+
+    def __init__(self, table: Any, changelog: OutputProducer) -> None:
+        self._table = table
+        self._changelog = changelog
+        self._topic: str | None = None
+        self._delivered: dict[int, int] = {}  # partition → highest changelog offset delivered
+        self._on_delivery = self._record_delivery
+
+    @property
+    def changelog_topic(self) -> str:
+        if self._topic is None:
+            self._topic = str(self._table.changelog_topic_name)
+        return self._topic
+
+    def get(self, partition: int, key: bytes) -> bytes | None:
+        value = self._table.data._db_for_partition(partition).get(key)
+        return None if value is None else bytes(value)
+
+    def set(self, partition: int, key: bytes, value: bytes) -> None:
+        self._table.data._db_for_partition(partition).put(key, value)
+        self._changelog.send(
+            self.changelog_topic, key, value, partition=partition, on_delivery=self._on_delivery
+        )
+
+    def _record_delivery(self, error: Any, message: Any) -> None:
+        if error is not None:
+            self._changelog.failed(error)
+            return
+        partition, offset = message.partition(), message.offset()
+        if offset > self._delivered.get(partition, -1):
+            self._delivered[partition] = offset
+
+    def persist_delivered_offsets(self) -> None:
+        """After a flush: tell Faust's recovery where each local partition store stands."""
+        delivered, self._delivered = self._delivered, {}
+        data = self._table.data
+        for partition, offset in delivered.items():
+            data.set_persisted_offset(TP(self.changelog_topic, partition), offset)
+
+
+class DictStore:
+    """In-memory stand-in for tests and offline replays."""
+
+    def __init__(self) -> None:
+        self.data: dict[tuple[int, bytes], bytes] = {}
+
+    def get(self, partition: int, key: bytes) -> bytes | None:
+        return self.data.get((partition, key))
+
+    def set(self, partition: int, key: bytes, value: bytes) -> None:
+        self.data[(partition, key)] = value

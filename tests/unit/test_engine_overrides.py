@@ -1,0 +1,293 @@
+"""The engine overrides: pinned to the versions they were written for, wired into the app, and
+doing what each says. Removing one makes its test here fail."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faust.sensors import Monitor, Sensor
+from pydantic import ValidationError
+
+from stream.decision_path.app import create_app
+from stream.engine import PINNED_VERSIONS, engine_versions
+from stream.engine.commit_flush import flush_before_commits
+from stream.engine.direct_delivery import DirectDelivery
+from stream.engine.ordered_recovery import OrderedRecovery, OrderedRecoveryTableManager
+from stream.engine.positioning import Positioning
+from stream.engine.prompt_fetch import PromptFetch, PromptFetchConsumerThread
+from stream.engine.sensors import SensorsWithoutMonitor
+from stream.engine.state_stores import TableStore
+from stream.settings import Settings
+
+
+def test_engine_is_the_version_the_overrides_were_written_for() -> None:
+    # A new faust-streaming, aiokafka or mode must be re-checked against stream/engine/.
+    assert engine_versions() == PINNED_VERSIONS
+
+
+def test_app_is_built_with_every_override(tmp_path: Path) -> None:
+    app: Any = create_app(Settings(data_dir=tmp_path, fetch_max_wait_ms=37))
+    assert isinstance(app.tables, OrderedRecoveryTableManager)
+    assert isinstance(app.tables.recovery, OrderedRecovery)
+    consumer_class = app.transport.Consumer
+    for override in (DirectDelivery, Positioning, PromptFetch):
+        assert issubclass(consumer_class, override)
+    assert consumer_class.gapless_topics == frozenset({"fraud.transactions.v1"})
+    assert PromptFetchConsumerThread.fetch_max_wait_ms == 37
+    assert isinstance(app.sensors, SensorsWithoutMonitor)
+
+
+def test_unfixed_app_is_available_only_on_request(tmp_path: Path) -> None:
+    app: Any = create_app(Settings(data_dir=tmp_path, ordered_recovery=False))
+    assert not isinstance(app.tables, OrderedRecoveryTableManager)
+    assert app.transport.Consumer.gapless_topics == frozenset()
+    assert app.transport.Consumer.position_every_partition is False
+
+
+def test_exactly_once_is_refused_with_the_reason() -> None:
+    with pytest.raises(ValidationError, match="outside Faust's Kafka transactions"):
+        Settings(processing_guarantee="exactly_once")  # type: ignore[arg-type]
+
+
+def test_the_monitor_sensor_is_never_added_but_others_are(tmp_path: Path) -> None:
+    app: Any = create_app(Settings(data_dir=tmp_path))
+    app.sensors.add(Monitor())
+    other = Sensor()
+    app.sensors.add(other)
+    assert list(app.sensors) == [other]
+    # Faust warns "Missing sensor state for rebalance" when this is empty.
+    assert app.sensors.on_rebalance_start(app)
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+
+class _Consumer:
+    def __init__(self, recorder: _Recorder) -> None:
+        self.recorder = recorder
+
+    def assignment(self) -> set[Any]:
+        return {("fraud.transactions.v1", 0), ("app-card-state-changelog", 0)}
+
+    async def perform_seek(self) -> None:
+        await asyncio.sleep(0.01)  # a seek takes a round trip; nothing may resume meanwhile
+        self.recorder.calls.append("seek")
+
+    def resume_flow(self) -> None:
+        self.recorder.calls.append("resume_flow")
+
+    def resume_partitions(self, partitions: set[Any]) -> None:
+        self.recorder.calls.append(f"resume_partitions:{sorted(partitions)}")
+
+
+class _FlowControl:
+    def __init__(self, recorder: _Recorder | None = None, active: bool = True) -> None:
+        self.recorder = recorder
+        self.active = active
+
+    def resume(self) -> None:
+        assert self.recorder is not None
+        self.recorder.calls.append("flow_control.resume (clears queues)")
+
+    def is_active(self) -> bool:
+        return self.active
+
+
+class _Fetcher:
+    async def maybe_start(self) -> None:
+        return None
+
+
+def test_seek_and_queue_clear_happen_before_input_partitions_resume() -> None:
+    recorder = _Recorder()
+    recovery: Any = OrderedRecovery.__new__(OrderedRecovery)
+    recovery.__dict__["app"] = type(
+        "App",
+        (),
+        {
+            "flow_control": _FlowControl(recorder),
+            "_fetcher": _Fetcher(),
+            "conf": type("Conf", (), {"broker_request_timeout": 5})(),
+        },
+    )()
+    recovery.__dict__["completed"] = asyncio.Event()
+    recovery.__dict__["_is_changelog_tp"] = lambda tp: tp[0].endswith("changelog")
+
+    async def wait(coroutine: Any, timeout: float) -> None:
+        await coroutine
+
+    recovery.__dict__["_wait"] = wait
+    recovery.__dict__["log"] = type("Log", (), {"info": staticmethod(lambda *a: None)})()
+    asyncio.run(recovery._seek_then_resume(_Consumer(recorder)))
+    assert recorder.calls == [
+        "seek",
+        "flow_control.resume (clears queues)",
+        "resume_flow",
+        "resume_partitions:[('fraud.transactions.v1', 0)]",
+    ]
+
+
+def test_outputs_are_delivered_before_faust_flushes_and_commits() -> None:
+    calls: list[str] = []
+
+    class _Producer:
+        async def flush(self) -> None:
+            calls.append("faust flush")
+
+    class _App:
+        producer = _Producer()
+
+    async def deliver_outputs() -> None:
+        calls.append("outputs delivered")
+
+    flush_before_commits(_App, deliver_outputs)
+    asyncio.run(_App.producer.flush())  # what Consumer._commit_offsets awaits before a commit
+    assert calls == ["outputs delivered", "faust flush"]
+
+
+class _Queue:
+    def __init__(self, full: bool) -> None:
+        self._full = full
+
+    def full(self) -> bool:
+        return self._full
+
+
+class _Delivering(DirectDelivery):
+    """A consumer stand-in with the state `_handover_cannot_wait` reads."""
+
+    def __init__(
+        self, flow: bool = True, suspended: bool = False, buffered: int = 0, full: bool = False
+    ) -> None:
+        suspend = asyncio.Event()
+        if suspended:
+            suspend.set()
+        self.suspend_flow = suspend
+        buffer = type("Buffer", (), {"size": buffered, "max_messages": 100})()
+        channel = type("Channel", (), {"queue": _Queue(full)})()
+        self.app = type(
+            "App",
+            (),
+            {
+                "flow_control": _FlowControl(active=flow),
+                "producer": type("Producer", (), {"buffer": buffer})(),
+                "topics": type("Topics", (), {"_tp_index": {"tp": {channel}}})(),
+            },
+        )()
+
+
+@pytest.mark.parametrize(
+    ("consumer", "direct"),
+    [
+        (_Delivering(), True),
+        (_Delivering(flow=False), False),  # a rebalance suspended flow control
+        (_Delivering(suspended=True), False),  # the consumer's own suspend flag
+        (_Delivering(buffered=100), False),  # Faust's producer buffer must ebb first
+        (_Delivering(full=True), False),  # the stream's queue is full: the put would wait
+    ],
+)
+def test_a_record_is_handed_over_directly_only_when_nothing_can_make_it_wait(
+    consumer: _Delivering, direct: bool
+) -> None:
+    assert consumer._handover_cannot_wait("tp") is direct
+
+
+class _Db:
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.data[key] = value
+
+
+class _Store:
+    def __init__(self) -> None:
+        self.dbs: dict[int, _Db] = {}
+        self.persisted: dict[Any, int] = {}
+
+    def _db_for_partition(self, partition: int) -> _Db:
+        return self.dbs.setdefault(partition, _Db())
+
+    def set_persisted_offset(self, tp: Any, offset: int) -> None:
+        self.persisted[(tp.topic, tp.partition)] = offset
+
+
+class _Message:
+    def __init__(self, partition: int, offset: int) -> None:
+        self._partition, self._offset = partition, offset
+
+    def partition(self) -> int:
+        return self._partition
+
+    def offset(self) -> int:
+        return self._offset
+
+
+class _Changelog:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, bytes, int]] = []
+        self.reports: list[Any] = []
+        self.failures: list[Any] = []
+
+    def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        partition: int = -1,
+        on_delivery: Any = None,
+    ) -> None:
+        self.sent.append((topic, key, value, partition))
+        self.reports.append((on_delivery, partition))
+
+    def deliver_all(self) -> None:
+        for offset, (report, partition) in enumerate(self.reports):
+            report(None, _Message(partition, 100 + offset))
+        self.reports.clear()
+
+    def failed(self, error: Any) -> None:
+        self.failures.append(error)
+
+
+def test_table_store_writes_the_partition_store_and_its_changelog_partition() -> None:
+    store = _Store()
+    table = type("Table", (), {"data": store, "changelog_topic_name": "app-cards-changelog"})()
+    changelog = _Changelog()
+    tables = TableStore(table, changelog)  # type: ignore[arg-type]
+
+    tables.set(2, b"card-1", b"state-a")
+    tables.set(3, b"card-1", b"state-b")  # another partition's store: no clash
+    assert tables.get(2, b"card-1") == b"state-a"
+    assert tables.get(3, b"card-1") == b"state-b"
+    assert tables.get(1, b"card-1") is None
+    assert changelog.sent == [
+        ("app-cards-changelog", b"card-1", b"state-a", 2),
+        ("app-cards-changelog", b"card-1", b"state-b", 3),
+    ]
+    # Persisted offsets only for what was delivered, and only when asked (at commit).
+    tables.persist_delivered_offsets()
+    assert store.persisted == {}
+    changelog.deliver_all()
+    assert store.persisted == {}
+    tables.persist_delivered_offsets()
+    assert store.persisted == {("app-cards-changelog", 2): 100, ("app-cards-changelog", 3): 101}
+
+
+def test_a_failed_changelog_delivery_fails_the_producer() -> None:
+    table = type("Table", (), {"data": _Store(), "changelog_topic_name": "t"})()
+    changelog = _Changelog()
+    tables = TableStore(table, changelog)  # type: ignore[arg-type]
+    tables.set(0, b"k", b"v")
+    report, _ = changelog.reports[0]
+    report("broker down", _Message(0, 5))
+    assert changelog.failures == ["broker down"]
+    tables.persist_delivered_offsets()
+    assert table.data.persisted == {}
