@@ -148,15 +148,14 @@ class Settings(BaseSettings):
     fallback: FallbackMode = Field(
         default=FallbackMode.RULES_ONLY, description="Decision when no model answers in time"
     )
-    max_batch: int = Field(default=256, ge=1, description="Most events per model call")
+    max_batch: int = Field(
+        default=256,
+        ge=1,
+        description="Most events per micro-batch (one model call); a batch is what is queued "
+        "when the agent takes a record, so nothing waits for a batch to fill",
+    )
     scoring_threads: int = Field(
         default=1, ge=1, le=64, description="Threads of one model call (treelite predictor)"
-    )
-    max_batch_wait_ms: float = Field(
-        default=5.0,
-        gt=0,
-        description="Longest an event waits for its micro-batch while more input is queued "
-        "(a batch is scored at once when no more input is waiting)",
     )
     changelog_compression: Literal["none", "lz4", "zstd", "snappy", "gzip"] = Field(
         default="lz4", description="Compression of the state tables' changelog records"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,7 +34,6 @@ class PendingEvent(NamedTuple):
     event_ms: int
     received_at: float  # wall-clock seconds: the agent took the record
     enriched_at: float
-    ack: Any  # what the agent acknowledges once the outputs are sent
 
 
 class DecidedEvent(NamedTuple):

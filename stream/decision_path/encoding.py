@@ -20,15 +20,9 @@ import orjson
 from models.expectations import Violation
 from schemas import ModelRef, Transaction
 
-
-def timestamp(moment: datetime) -> str:
-    """ISO 8601 like pydantic writes it: microseconds, `Z` for UTC."""
-    text = moment.isoformat(timespec="microseconds")
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-# One `decided_at` per batch, written twice per event (decision and scoring log): format it once.
-_batch_timestamp = functools.lru_cache(maxsize=2)(timestamp)
+# orjson writes datetimes as RFC 3339 itself (UTC as `Z`; microseconds when not zero): ~0.4 µs
+# against ~2.7 µs for isoformat() on a pydantic datetime here.
+_OPTIONS = orjson.OPT_UTC_Z
 
 
 @functools.lru_cache(maxsize=64)
@@ -76,10 +70,11 @@ def decision_json(
             "feature_set_version": feature_set_version,
             "fallback": fallback_reason is not None,
             "fallback_reason": fallback_reason,
-            "event_time": timestamp(transaction.event_time),
-            "decided_at": _batch_timestamp(decided_at),
+            "event_time": transaction.event_time,
+            "decided_at": decided_at,
             "timings": _timings(timings),
-        }
+        },
+        option=_OPTIONS,
     )
 
 
@@ -152,7 +147,7 @@ def scoring_log_json(
             ],
             "fallback": fallback_reason is not None,
             "fallback_reason": fallback_reason,
-            "decided_at": _batch_timestamp(decided_at),
+            "decided_at": decided_at,
             "timings": _timings(timings),
             "milestones": {
                 "received": received,
@@ -160,5 +155,6 @@ def scoring_log_json(
                 "batch_started": batch_started,
                 "scored": scored,
             },
-        }
+        },
+        option=_OPTIONS,
     )

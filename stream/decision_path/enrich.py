@@ -5,6 +5,10 @@ only the model call and the sends are batched. A transaction the card state alre
 replay after a crash, or a re-drive) leaves both states unchanged, yet both are written again:
 the local store can hold an update whose changelog record died with a killed worker, and
 re-sending is what brings the changelog (what other workers restore) back in line.
+
+The states last written are also kept decoded in memory (bounded), so a card or merchant seen
+again skips reading and decoding them; the worker empties that cache whenever its partitions
+change (recovery rewrites the tables).
 """
 
 from __future__ import annotations
@@ -34,30 +38,44 @@ class Enrichment(NamedTuple):
 
 class Enricher:
     def __init__(
-        self, cards: PartitionedState, partials: PartitionedState, view: MerchantView
+        self,
+        cards: PartitionedState,
+        partials: PartitionedState,
+        view: MerchantView,
+        cache_entries: int = 200_000,
     ) -> None:
         self._cards = cards
         self._partials = partials
         self._view = view
+        self._cache_entries = cache_entries
+        self._card_cache: dict[tuple[int, bytes], CardState] = {}
+        self._partial_cache: dict[tuple[int, bytes], MerchantState] = {}
 
     def enrich(self, transaction: Transaction, partition: int, offset: int) -> Enrichment:
         facts = facts_from_transaction(transaction)
         card_key = transaction.card_id.encode()
-        blob = self._cards.get(partition, card_key)
-        card = card_step(
-            CardState.decode(blob) if blob is not None else CardState.empty(), facts, offset
-        )
+        card_slot = (partition, card_key)
+        state = self._card_cache.get(card_slot)
+        if state is None:
+            blob = self._cards.get(partition, card_key)
+            state = CardState.decode(blob) if blob is not None else CardState.empty()
+        card = card_step(state, facts, offset)
         self._cards.set(partition, card_key, card.state.encode())
+        self._card_cache[card_slot] = card.state
 
         merchant_key = transaction.merchant_id.encode()
-        blob = self._partials.get(partition, merchant_key)
-        own = MerchantState.decode(blob) if blob is not None else MerchantState.empty()
+        merchant_slot = (partition, merchant_key)
+        own = self._partial_cache.get(merchant_slot)
+        if own is None:
+            blob = self._partials.get(partition, merchant_key)
+            own = MerchantState.decode(blob) if blob is not None else MerchantState.empty()
         others = self._view.others(merchant_key, partition)
         merchant = merchant_view_features([own, *(state for _, state in others)], facts)
         # The card state knows the offset that first applied a replayed transaction: the
         # partial's watermark then says it already holds it.
         updated = apply_to_partial(own, facts, partition, card.origin_offset) or own
         self._partials.set(partition, merchant_key, updated.encode())
+        self._partial_cache[merchant_slot] = updated
         self._view.put_local(merchant_key, partition, updated)
         return Enrichment(
             feature_vector(facts, card.features, merchant),
@@ -65,3 +83,15 @@ class Enricher:
             facts.event_ms,
             card.duplicate,
         )
+
+    def write_pending(self) -> None:
+        """Once per micro-batch: the tables write what they hold to their local stores."""
+        self._cards.write_pending()
+        self._partials.write_pending()
+        if len(self._card_cache) + len(self._partial_cache) > self._cache_entries:
+            self.forget()
+
+    def forget(self) -> None:
+        """Drop the decoded states: the tables' partitions changed (a rebalance, a recovery)."""
+        self._card_cache = {}
+        self._partial_cache = {}

@@ -112,7 +112,7 @@ class PartialsReplica:
         config: dict[str, Any],
         topic: str,
         view: MerchantView,
-        observe_delay: Callable[[float], None],
+        observe_delays: Callable[[list[float]], None],
     ) -> None:
         self._config = {
             **config,
@@ -123,7 +123,7 @@ class PartialsReplica:
         }
         self._topic = topic
         self._view = view
-        self._observe_delay = observe_delay
+        self._observe_delays = observe_delays
         self._stop = threading.Event()
         self.caught_up = threading.Event()
         self.records = 0
@@ -151,13 +151,16 @@ class PartialsReplica:
             if not pending:
                 self.caught_up.set()
             while not self._stop.is_set():
+                delays: list[float] = []
+                now = time.time()
                 for message in consumer.consume(1000, timeout=0.5):
                     error = message.error()
                     if error is not None:
                         if error.code() != KafkaError._PARTITION_EOF:
                             log.warning("merchant view: %s", error)
                         continue
-                    self._apply(message)
+                    self._apply(message, now, delays)
+                self._observe_delays(delays)
                 if pending:
                     positions = consumer.position([TopicPartition(self._topic, p) for p in pending])
                     pending -= {tp.partition for tp in positions if tp.offset >= ends[tp.partition]}
@@ -169,7 +172,7 @@ class PartialsReplica:
         finally:
             consumer.close()
 
-    def _apply(self, message: Any) -> None:
+    def _apply(self, message: Any, now: float, delays: list[float]) -> None:
         key, value = message.key(), message.value()
         if key is None or value is None:
             return
@@ -177,4 +180,4 @@ class PartialsReplica:
         self.records += 1
         kind, stamp_ms = message.timestamp()
         if kind and stamp_ms > 0:
-            self._observe_delay(max(time.time() - stamp_ms / 1000, 0.0))
+            delays.append(max(now - stamp_ms / 1000, 0.0))

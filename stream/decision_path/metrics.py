@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from stream.decision_path.batch_histogram import BatchHistogram
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
@@ -39,11 +41,11 @@ class StreamMetrics:
         self.scoring_seconds = Histogram(
             "fraud_scoring_seconds", "Model call per batch", buckets=LATENCY_BUCKETS, registry=r
         )
-        self.decision_latency = Histogram(
+        self.decision_latency = BatchHistogram(
             "fraud_decision_latency_seconds",
             "Latency to the decision, from the Kafka record timestamp (arrival) or event time",
+            LATENCY_BUCKETS,
             ["since"],
-            buckets=LATENCY_BUCKETS,
             registry=r,
         )
         self.batch_size = Histogram(
@@ -70,10 +72,10 @@ class StreamMetrics:
             ["topic", "partition"],
             registry=r,
         )
-        self.merchant_view_delay = Histogram(
+        self.merchant_view_delay = BatchHistogram(
             "fraud_merchant_view_delay_seconds",
             "Merchant partials read from the changelog: seconds since their owner sent them",
-            buckets=LATENCY_BUCKETS,
+            LATENCY_BUCKETS,
             registry=r,
         )
         self.merchant_view_size = Gauge(

@@ -57,7 +57,7 @@ class OutputProducer:
         `on_delivery(error, message)` replaces the default report, which only keeps the first
         error; it must do the same (see `failed`).
         """
-        self._raise_if_failed()
+        # A failed delivery is raised by the next poll or flush (the agent polls every batch).
         report = self._on_delivery if on_delivery is None else on_delivery
         while True:
             try:

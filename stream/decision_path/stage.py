@@ -1,9 +1,9 @@
 """The one stage of the decision path: validate → enrich → micro-batch → decide → publish.
 
 Every input record leaves as exactly one outcome: a dead letter (sent at once), or a decision
-and its scoring-log record (sent when its micro-batch is decided). The agent acknowledges a
-record only once its outcome was handed to the output producer, which is flushed before any
-offset commit: a committed offset always means a delivered outcome.
+and its scoring-log record (sent when its micro-batch is decided). The agent acknowledges the
+records of a micro-batch once their outcomes were handed to the output producer, which is
+flushed before any offset commit: a committed offset always means a delivered outcome.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,9 +36,6 @@ class DecisionStage:
         output: OutputProducer,
         metrics: StreamMetrics,
     ) -> None:
-        self.max_batch = settings.max_batch
-        self._max_wait_s = settings.max_batch_wait_ms / 1000
-        self._oldest_pending_at = 0.0
         self._input_topic = settings.topics.transactions
         self._dead_letter_topic = settings.topics.dead_letters
         self._decisions_topic = settings.topics.decisions
@@ -48,6 +46,7 @@ class DecisionStage:
         self._output = output
         self._metrics = metrics
         self.pending: list[PendingEvent] = []
+        self._now = datetime.now(UTC)
         self._events_in = 0
         self._replays = 0
         # labels() looks the child up by value each call; the label sets here are few.
@@ -58,6 +57,11 @@ class DecisionStage:
         )
         self._invalid_counter = functools.lru_cache(maxsize=64)(metrics.invalid.labels)
 
+    def begin_batch(self) -> None:
+        """A new micro-batch: one `now` for its validation (the decoder derives its event-time
+        window once per distinct `now`)."""
+        self._now = datetime.now(UTC)
+
     def take(
         self,
         value: bytes | None,
@@ -65,26 +69,23 @@ class DecisionStage:
         partition: int,
         offset: int,
         timestamp_ms: int,
-        ack: Any,
-    ) -> bool:
-        """One input record. True when its outcome (a dead letter) is already sent."""
+    ) -> None:
+        """One input record: a dead letter sent at once, or an event for the batch."""
         received_at = time.time()
         self._events_in += 1
-        now = datetime.fromtimestamp(received_at, UTC)
+        now = self._now
         source = SourceCoords(self._input_topic, partition, offset, key, timestamp_ms)
         decoded = self._decoder.decode(value, source, now=now)
         if isinstance(decoded, DeadLetter):
             self._dead_letter(decoded)
-            return True
+            return
         rejection = key_rejection(key, decoded.card_id)
         if rejection is not None:
             self._dead_letter(self._decoder.dead_letter(value, source, rejection, now=now))
-            return True
+            return
         assert value is not None and key is not None  # a decoded record with the card id as key
         enriched = self._enricher.enrich(decoded, partition, offset)
         self._replays += enriched.replayed
-        if not self.pending:
-            self._oldest_pending_at = time.monotonic()
         self.pending.append(
             PendingEvent(
                 decoded,
@@ -98,56 +99,58 @@ class DecisionStage:
                 enriched.event_ms,
                 received_at,
                 time.time(),
-                ack,
             )
         )
-        return False
 
-    def due(self, monotonic_now: float) -> bool:
-        """The batch is full, or its oldest event has waited max_batch_wait_ms."""
-        return len(self.pending) >= self.max_batch or (
-            bool(self.pending) and monotonic_now - self._oldest_pending_at >= self._max_wait_s
-        )
-
-    def flush(self) -> list[Any]:
-        """Decide the queued events and send their outputs; returns what to acknowledge."""
+    def flush(self) -> None:
+        """Decide the batch's events and send their outputs."""
         self._count_inputs()
+        self._enricher.write_pending()
         if not self.pending:
-            return []
+            return
         batch, self.pending = self.pending, []
         decided, scoring_us = self.decider.decide(batch)
+        send = self._output.send
+        decisions_topic, log_topic = self._decisions_topic, self._log_topic
+        for event in decided:
+            send(decisions_topic, event.key, event.decision)
+            send(log_topic, event.key, event.log)
+        self._record(batch, decided, scoring_us)
+
+    def _record(self, batch: list[PendingEvent], decided: list[Any], scoring_us: float) -> None:
+        """Metrics and logs of a decided batch: one call per label set, not per event."""
         metrics = self._metrics
         metrics.batch_size.observe(len(batch))
         if scoring_us:
             metrics.scoring_seconds.observe(scoring_us / 1e6)
-        arrival = metrics.decision_latency.labels("arrival")
-        event_time = metrics.decision_latency.labels("event_time")
-        send = self._output.send
-        for event in decided:
-            send(self._decisions_topic, event.key, event.decision)
-            send(self._log_topic, event.key, event.log)
-            fallback = event.fallback_reason is not None
-            self._decision_counter(
-                event.outcome, event.model_version, "true" if fallback else "false"
-            ).inc()
-            if event.fallback_reason is not None:
-                self._fallback_counter(event.fallback_reason).inc()
-            for violation in event.violations:
-                self._violation_counter(violation.feature, violation.kind).inc()
-            arrival.observe(event.arrival_to_decision_ms / 1000)
-            event_time.observe(max(event.event_to_decision_ms, 0.0) / 1000)
-        fallbacks = sum(event.fallback_reason is not None for event in decided)
+        metrics.decision_latency.observe_many(
+            [event.arrival_to_decision_ms / 1000 for event in decided], "arrival"
+        )
+        metrics.decision_latency.observe_many(
+            [max(event.event_to_decision_ms, 0.0) / 1000 for event in decided], "event_time"
+        )
+        outcomes = Counter(
+            (e.outcome, e.model_version, "false" if e.fallback_reason is None else "true")
+            for e in decided
+        )
+        for labels, count in outcomes.items():
+            self._decision_counter(*labels).inc(count)
+        fallbacks = Counter(e.fallback_reason for e in decided if e.fallback_reason is not None)
+        for reason, count in fallbacks.items():
+            self._fallback_counter(reason).inc(count)
+        violations = Counter((v.feature, v.kind) for e in decided for v in e.violations)
+        for (feature, kind), count in violations.items():
+            self._violation_counter(feature, kind).inc(count)
         if fallbacks:
             # One line per batch, not per event: a lagging worker would log thousands a second.
             log.warning(
                 "fallback decisions",
                 extra={
-                    "count": fallbacks,
+                    "count": sum(fallbacks.values()),
                     "batch": len(batch),
-                    "reasons": sorted({e.fallback_reason for e in decided if e.fallback_reason}),
+                    "reasons": sorted(fallbacks),
                 },
             )
-        return [item.ack for item in batch]
 
     def _count_inputs(self) -> None:
         if self._events_in:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 from aiokafka.structs import TopicPartition
@@ -54,40 +54,46 @@ class Positioning:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         this: Any = self
-        read_offsets = _ReadOffsets()
-        this._read_offset = read_offsets
+        self._read_offsets = _ReadOffsets()
+        this._read_offset = self._read_offsets
         self._guard = DeliveryGuard()
         deliver = this.callback
 
         async def guarded(message: Any) -> None:
-            tp = message.tp
-            if tp.topic not in self.gapless_topics:
-                await deliver(message)
-                return
-            verdict = self._guard.judge(tp, message.offset)
-            if verdict is not Verdict.DELIVER:
-                expected = self._guard.expected(tp)
-                if verdict is Verdict.HOLD_AND_RESEEK and expected is not None:
-                    log.warning(
-                        "record beyond the expected offset held back; seeking back",
-                        extra={
-                            "topic": tp.topic,
-                            "partition": tp.partition,
-                            "offset": message.offset,
-                            "expected": expected,
-                        },
-                    )
-                    await this.seek(tp, expected)
-                read_offsets.skip_next.add(tp)
-                return
-            epoch = self._guard.epoch
-            await deliver(message)
-            if self._guard.epoch == epoch:
-                self._guard.delivered(tp, message.offset)
-            else:  # a seek landed during the delivery: its positions stand
-                read_offsets.skip_next.add(tp)
+            await self.guarded_delivery(message, deliver)
 
         this.callback = guarded
+
+    async def guarded_delivery(
+        self, message: Any, deliver: Callable[[Any], Awaitable[None]]
+    ) -> None:
+        """Deliver `message` through `deliver` unless it is stale for its partition."""
+        tp = message.tp
+        if tp.topic not in self.gapless_topics:
+            await deliver(message)
+            return
+        verdict = self._guard.judge(tp, message.offset)
+        if verdict is not Verdict.DELIVER:
+            expected = self._guard.expected(tp)
+            if verdict is Verdict.HOLD_AND_RESEEK and expected is not None:
+                log.warning(
+                    "record beyond the expected offset held back; seeking back",
+                    extra={
+                        "topic": tp.topic,
+                        "partition": tp.partition,
+                        "offset": message.offset,
+                        "expected": expected,
+                    },
+                )
+                await cast(Any, self).seek(tp, expected)
+            self._read_offsets.skip_next.add(tp)
+            return
+        epoch = self._guard.epoch
+        await deliver(message)
+        if self._guard.epoch == epoch:
+            self._guard.delivered(tp, message.offset)
+        else:  # a seek landed during the delivery: its positions stand
+            self._read_offsets.skip_next.add(tp)
 
     @property
     def guard(self) -> DeliveryGuard:

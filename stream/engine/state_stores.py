@@ -10,10 +10,12 @@ Measured here, per event with one table: Faust's path 297 µs of worker CPU at 3
 the direct path 154 µs at 7,913/s (same agent, same broker).
 
 What stays Faust's: the table's RocksDB files, its changelog topic, recovery from it at
-assignment (and standby replicas), and the persisted offsets recovery starts from. Those are
-written here at commit time (`persist_delivered_offsets`), for the changelog records whose
-delivery librdkafka confirmed: a persisted offset only says "the local store holds the
-changelog up to here", so writing it late only makes a recovery read a little more.
+assignment (and standby replicas), and the persisted offsets recovery starts from.
+Local writes are held in memory (read back from there) and written to RocksDB one batch per
+partition at each micro-batch (`write_pending`) instead of one put per event. The persisted
+offsets are written at commit time (`persist_delivered_offsets`), after those writes, for the
+changelog records whose delivery librdkafka confirmed: a persisted offset only says "the local
+store holds the changelog up to here", so writing it late only makes a recovery read more.
 Delete when: Faust tables can produce changelogs through another client, cheaply.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from faust.types import TP
+from rocksdict import WriteBatch
 
 from stream.decision_path.output import OutputProducer
 
@@ -33,6 +36,10 @@ class PartitionedState(Protocol):
 
     def set(self, partition: int, key: bytes, value: bytes) -> None: ...
 
+    def write_pending(self) -> None:
+        """Make the writes so far durable locally (called once per micro-batch)."""
+        ...
+
 
 class TableStore:
     """A Faust table (RocksDB store, raw bytes keys and values) used directly."""
@@ -42,6 +49,7 @@ class TableStore:
         self._changelog = changelog
         self._topic: str | None = None
         self._delivered: dict[int, int] = {}  # partition → highest changelog offset delivered
+        self._pending: dict[int, dict[bytes, bytes]] = {}  # not yet in RocksDB
         self._on_delivery = self._record_delivery
 
     @property
@@ -51,14 +59,30 @@ class TableStore:
         return self._topic
 
     def get(self, partition: int, key: bytes) -> bytes | None:
+        pending = self._pending.get(partition)
+        if pending is not None and key in pending:
+            return pending[key]
         value = self._table.data._db_for_partition(partition).get(key)
         return None if value is None else bytes(value)
 
     def set(self, partition: int, key: bytes, value: bytes) -> None:
-        self._table.data._db_for_partition(partition).put(key, value)
+        pending = self._pending.get(partition)
+        if pending is None:
+            pending = self._pending[partition] = {}
+        pending[key] = value
         self._changelog.send(
             self.changelog_topic, key, value, partition=partition, on_delivery=self._on_delivery
         )
+
+    def write_pending(self) -> None:
+        """Write the held writes to the partitions' RocksDB, one batch per partition."""
+        pending, self._pending = self._pending, {}
+        data = self._table.data
+        for partition, writes in pending.items():
+            batch = WriteBatch(raw_mode=True)
+            for key, value in writes.items():
+                batch.put(key, value)
+            data._db_for_partition(partition).write(batch)
 
     def _record_delivery(self, error: Any, message: Any) -> None:
         if error is not None:
@@ -70,6 +94,7 @@ class TableStore:
 
     def persist_delivered_offsets(self) -> None:
         """After a flush: tell Faust's recovery where each local partition store stands."""
+        self.write_pending()  # the offsets claim the local store holds those records
         delivered, self._delivered = self._delivered, {}
         data = self._table.data
         for partition, offset in delivered.items():
@@ -87,3 +112,6 @@ class DictStore:
 
     def set(self, partition: int, key: bytes, value: bytes) -> None:
         self.data[(partition, key)] = value
+
+    def write_pending(self) -> None:
+        return None

@@ -1,12 +1,18 @@
-"""Stream benchmark: the worker against three baselines, all on one broker in one run.
+"""Stream benchmark: the worker beside three baselines, all on one broker, in one sitting.
 
-    python -m tests.load.bench_stream [--events 30000] [--rates 250,500,1000] [--seconds 10]
+    python -m tests.load.bench_stream [--runs 3] [--events 30000] [--rates 250,500,1000]
 
-Prints sustained throughput of (a) a raw confluent-kafka consume→produce loop, (b) a Faust
-skeleton (consume, one table update per event, emit one record), (c) a naive Faust scorer
-(per event: validate, one-row predict_proba, await send) and the fraudstream worker; the
-ratios between them; end-to-end latency (produce → decision readable) at fixed rates; and the
-top entries of a py-spy profile of the worker. Every phase is bounded in count and time.
+Each run measures, on the same broker:
+- sustained throughput of (a) a raw confluent-kafka consume→produce loop, (b) a Faust skeleton
+  (consume, one table update, one output per event), (c) a naive Faust scorer (per event:
+  validate, one-row predict_proba, await send) and (d) the fraudstream worker draining a
+  backlog, with the worker's and the broker's CPU per event;
+- the worker's CPU with no traffic at all;
+- at each fixed rate: produce → decision readable latency with the default latency budget,
+  fallbacks, CPU per event, and where the milliseconds of one event's trip go (broker
+  LogAppendTime on the benchmark's topics, the worker's milestones in the scoring log).
+The summary gives the median of the runs and each run's figure. Every phase is bounded in
+count and time. Run it with nothing else heavy on the machine: it shares the cores.
 """
 
 from __future__ import annotations
@@ -15,17 +21,26 @@ import argparse
 import contextlib
 import os
 import shutil
-import subprocess
-import sys
+import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Consumer, Producer
 
 from stream.broker import BrokerConfig, KafkaBroker, free_ports
+from stream.settings import Settings
+from tests.load.probes import (
+    LOG_APPEND_TIME,
+    CpuMeter,
+    Events,
+    TripCollector,
+    in_thread,
+    percentiles,
+    produce_paced,
+)
 from tests.support.clients import end_offsets, produce
 from tests.support.faust_worker import FaustWorker
 from tests.support.stream_setup import (
@@ -37,20 +52,28 @@ from tests.support.stream_setup import (
 from tests.support.stream_worker import StreamWorker
 from tests.support.topics import create_topics, unique_topic
 
-Events = list[tuple[bytes, bytes]]
+SEGMENTS = (
+    "produce -> broker",
+    "broker -> agent",
+    "validate + state + features",
+    "micro-batch wait",
+    "model call",
+    "encode + send -> broker",
+    "broker -> readable",
+)
 
 
 @contextlib.contextmanager
-def broker(work: Path) -> Iterator[str]:
+def broker(work: Path) -> Iterator[tuple[str, int | None]]:
     explicit = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if explicit:
-        yield explicit
+        yield explicit, None
         return
     port, controller = free_ports(2)
     with KafkaBroker(
         BrokerConfig(work_dir=work / "kafka", port=port, controller_port=controller)
     ) as b:
-        yield b.bootstrap
+        yield b.bootstrap, b.pid
 
 
 def rate_while_draining(bootstrap: str, topic: str, target: int, timeout: float) -> float:
@@ -120,196 +143,227 @@ def faust_baseline(bootstrap: str, kind: str, events: Events, work: Path, packag
         return rate_while_draining(bootstrap, sink, len(events), timeout=600)
 
 
-def worker_sustained(
-    bootstrap: str, events: Events, work: Path, package: Path
-) -> tuple[float, str]:
-    setup = stream_setup(bootstrap, work / "var", package, "bench")
-    worker = StreamWorker(setup.env, work / "worker", work / "worker.log")
-    with worker.started(timeout=120):
-        produce(bootstrap, setup.topic("transactions"), events)
-        profile = start_profile(worker.pid, work / "profile.txt", seconds=10)
-        rate = rate_while_draining(bootstrap, setup.topic("decisions"), len(events), timeout=900)
-        report = finish_profile(profile, work / "profile.txt")
-    return rate, report
-
-
-def start_profile(pid: int | None, out: Path, seconds: int) -> subprocess.Popen[bytes] | None:
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    if pid is None or not Path(spy).exists():
-        return None
-    return subprocess.Popen(
-        [
-            spy,
-            "record",
-            "-p",
-            str(pid),
-            "--subprocesses",  # the worker is a supervisor; the stages are its children
-            "-d",
-            str(seconds),
-            "-r",
-            "200",
-            "-f",
-            "raw",
-            "-o",
-            str(out),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+def _worker(bootstrap: str, work: Path, package: Path, label: str) -> tuple[StreamWorker, Any]:
+    """A worker on topics whose records the broker stamps (LogAppendTime), default settings
+    but for the test signing key."""
+    setup = stream_setup(
+        bootstrap,
+        work / f"var-{label}",
+        package,
+        label,
+        FRAUD_LATENCY_BUDGET_MS=str(Settings().latency_budget_ms),
     )
+    create_topics(
+        bootstrap,
+        [setup.topic(name) for name in ("transactions", "decisions", "scoring_log")],
+        config=LOG_APPEND_TIME,
+    )
+    return StreamWorker(setup.env, work / label, work / f"{label}.log"), setup
 
 
-def finish_profile(process: subprocess.Popen[bytes] | None, out: Path, top: int = 15) -> str:
-    if process is None:
-        return "(py-spy not installed: no profile)"
-    process.wait(timeout=60)
-    if not out.exists():
-        return "(py-spy produced no profile; it may need ptrace permission)"
-    own: dict[str, int] = {}
-    total = 0
-    for line in out.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        frame = stack.split(";")[-1]
-        own[frame] = own.get(frame, 0) + int(count)
-        total += int(count)
-    ranked = sorted(own.items(), key=lambda item: item[1], reverse=True)[:top]
-    return "\n".join(f"  {100 * n / total:5.1f}%  {frame}" for frame, n in ranked)
+def worker_full_load(
+    bootstrap: str, broker_pid: int | None, events: Events, work: Path, package: Path
+) -> dict[str, Any]:
+    """(d) the worker draining a backlog; then its CPU with no traffic."""
+    worker, setup = _worker(bootstrap, work, package, "full")
+    with worker.started(timeout=120):
+        assert worker.pid is not None
+        pids = {"worker": worker.pid, **({"broker": broker_pid} if broker_pid else {})}
+        produce(bootstrap, setup.topic("transactions"), events)
+        meter = CpuMeter(pids)
+        meter.start()
+        rate = rate_while_draining(bootstrap, setup.topic("decisions"), len(events), 900)
+        meter.stop()
+        decided = sum(end_offsets(bootstrap, setup.topic("decisions")).values())
+        time.sleep(5)  # commits, then quiet
+        idle = CpuMeter({"worker": worker.pid})
+        idle.start()
+        time.sleep(20)
+        idle.stop()
+    return {
+        "rate": rate,
+        "cpu_us": meter.per_event_us(decided),
+        "idle_core_share": idle.share_of_core()["worker"],
+    }
 
 
-def latency_at(
+def worker_paced(
     bootstrap: str,
+    broker_pid: int | None,
     rate: int,
     seconds: float,
     events: Events,
     work: Path,
     package: Path,
-    budget_ms: float,
-) -> dict[str, float]:
-    """Produce at `rate`/s for `seconds`; latency = decision read − input produced (same clock)."""
-    setup = stream_setup(
-        bootstrap,
-        work / f"var-{rate}",
-        package,
-        f"lat{rate}",
-        FRAUD_LATENCY_BUDGET_MS=str(budget_ms),
-    )
-    worker = StreamWorker(setup.env, work / f"lat-{rate}", work / f"lat-{rate}.log")
+) -> dict[str, Any]:
+    """Produce at `rate`/s for `seconds`; each event's trip, fallbacks and CPU per event."""
+    worker, setup = _worker(bootstrap, work, package, f"rate{rate}")
     wanted = events[: int(rate * seconds)]
     sent_at: dict[bytes, float] = {}
-    latencies: list[float] = []
-    fallbacks = 0
     with worker.started(timeout=120):
-        consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": setup.app_id + "-lat",
-                "auto.offset.reset": "earliest",
-            }
+        assert worker.pid is not None
+        pids = {"worker": worker.pid, **({"broker": broker_pid} if broker_pid else {})}
+        collector = TripCollector(bootstrap, setup.topic("decisions"), setup.topic("scoring_log"))
+        time.sleep(2)
+        meter = CpuMeter(pids)
+        meter.start()
+        producer = in_thread(
+            lambda: produce_paced(bootstrap, setup.topic("transactions"), wanted, rate, sent_at)
         )
-        consumer.subscribe([setup.topic("decisions")])
-        consumer.poll(1.0)
-        producer = Producer(
-            {"bootstrap.servers": bootstrap, "linger.ms": 1, "partitioner": "murmur2_random"}
-        )
-
-        def paced() -> None:
-            start = time.monotonic()
-            for i, (key, value) in enumerate(wanted):
-                due = start + i / rate
-                pause = due - time.monotonic()
-                if pause > 0:
-                    time.sleep(pause)
-                transaction_id = value.split(b'"transaction_id":"', 1)[1].split(b'"', 1)[0]
-                sent_at[transaction_id] = time.time()
-                producer.produce(setup.topic("transactions"), value, key)
-                producer.poll(0)
-            producer.flush(30)
-
-        thread = threading.Thread(target=paced)
-        thread.start()
-        deadline = time.monotonic() + seconds + 60
-        while len(latencies) < len(wanted) and time.monotonic() < deadline:
-            for message in consumer.consume(1000, timeout=0.2):
-                if message.error() is not None or message.value() is None:
-                    continue
-                read = time.time()
-                value = message.value()
-                transaction_id = value.split(b'"transaction_id":"', 1)[1].split(b'"', 1)[0]
-                if transaction_id in sent_at:
-                    latencies.append((read - sent_at[transaction_id]) * 1000)
-                    fallbacks += b'"fallback":true' in value
-        thread.join(timeout=30)
-        consumer.close()
-    latencies.sort()
-
-    def pct(q: float) -> float:
-        return (
-            latencies[min(len(latencies) - 1, int(q * len(latencies)))]
-            if latencies
-            else float("nan")
-        )
-
+        collector.collect(sent_at, len(wanted), until=time.monotonic() + seconds + 60)
+        meter.stop()
+        producer.join(30)
+    trips = collector.complete()
+    totals = [t.read * 1000 - t.sent * 1000 for t in trips]
+    segments = {name: [t.segments()[name] for t in trips] for name in SEGMENTS}
     return {
-        "n": len(latencies),
-        "p50": pct(0.5),
-        "p95": pct(0.95),
-        "p99": pct(0.99),
-        "fallbacks": fallbacks,
+        "n": len(trips),
+        "expected": len(wanted),
+        "latency": percentiles(totals),
+        "fallbacks": sum(t.fallback for t in trips),
+        "cpu_us": meter.per_event_us(len(wanted)),
+        "segments": {name: percentiles(values, (50, 99)) for name, values in segments.items()},
     }
+
+
+def one_run(
+    bootstrap: str,
+    broker_pid: int | None,
+    args: argparse.Namespace,
+    events: Events,
+    work: Path,
+    package: Path,
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "raw": raw_pipe(bootstrap, events),
+        "skeleton": faust_baseline(bootstrap, "skeleton", events, work, package),
+        "naive": faust_baseline(bootstrap, "naive", events[: args.naive_events], work, package),
+        "worker": worker_full_load(bootstrap, broker_pid, events, work, package),
+        "rates": {},
+    }
+    for rate in args.rates:
+        result["rates"][rate] = worker_paced(
+            bootstrap, broker_pid, rate, args.seconds, events, work, package
+        )
+    return result
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def _runs_text(values: list[float], fmt: str) -> str:
+    return ", ".join(format(v, fmt) for v in values)
+
+
+def report(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    budget = Settings().latency_budget_ms
+    print(f"\n=== Summary: median of {len(runs)} run(s) (each run's figure in brackets) ===")
+
+    def line(label: str, values: list[float], fmt: str, goal: str = "", met: bool | None = None):
+        verdict = "" if met is None else ("  met" if met else "  NOT MET")
+        print(
+            f"  {label:46s} {format(median(values), fmt):>10}  [{_runs_text(values, fmt)}]"
+            f"{'  goal ' + goal if goal else ''}{verdict}"
+        )
+
+    raw = [r["raw"] for r in runs]
+    skeleton = [r["skeleton"] for r in runs]
+    naive = [r["naive"] for r in runs]
+    worker = [r["worker"]["rate"] for r in runs]
+    ratio = [w / s for w, s in zip(worker, skeleton, strict=True)]
+    print("Sustained throughput, events/s:")
+    line("raw confluent-kafka pipe", raw, ",.0f")
+    line("Faust skeleton (1 table update + 1 output)", skeleton, ",.0f")
+    line("naive Faust scorer (1-row predict, await send)", naive, ",.0f")
+    line("fraudstream worker (scored)", worker, ",.0f", ">= 5,000", median(worker) >= 5000)
+    line("worker / skeleton", ratio, ".2f", ">= 1.0", median(ratio) >= 1.0)
+    print("CPU per scored event, µs (worker process; broker beside it):")
+    line(
+        "worker at full load",
+        [r["worker"]["cpu_us"]["worker"] for r in runs],
+        ",.0f",
+        "<= 150",
+        median([r["worker"]["cpu_us"]["worker"] for r in runs]) <= 150,
+    )
+    if "broker" in runs[0]["worker"]["cpu_us"]:
+        line("broker at full load", [r["worker"]["cpu_us"]["broker"] for r in runs], ",.0f")
+    for rate in args.rates:
+        line(f"worker at {rate:,}/s", [r["rates"][rate]["cpu_us"]["worker"] for r in runs], ",.0f")
+    idle = [100 * r["worker"]["idle_core_share"] for r in runs]
+    line("idle worker, % of a core (20 s, no traffic)", idle, ".1f", "< 2", median(idle) < 2)
+    print(f"Produce → decision readable, ms (default budget {budget:g} ms):")
+    goals = {250: (10.0, 50.0), 500: (None, 50.0), 1000: (None, 100.0)}
+    for rate in args.rates:
+        stats = [r["rates"][rate] for r in runs]
+        p50 = [s["latency"]["p50"] for s in stats]
+        p99 = [s["latency"]["p99"] for s in stats]
+        share = [100 * s["fallbacks"] / max(s["n"], 1) for s in stats]
+        lost = [s["expected"] - s["n"] for s in stats]
+        goal50, goal99 = goals.get(rate, (None, None))
+        line(
+            f"{rate:,}/s p50",
+            p50,
+            ".1f",
+            "" if goal50 is None else f"<= {goal50:g}",
+            None if goal50 is None else median(p50) <= goal50,
+        )
+        line(
+            f"{rate:,}/s p99",
+            p99,
+            ".1f",
+            "" if goal99 is None else f"<= {goal99:g}",
+            None if goal99 is None else median(p99) <= goal99,
+        )
+        line(
+            f"{rate:,}/s fallbacks, %",
+            share,
+            ".2f",
+            "< 0.5" if rate == 250 else "",
+            median(share) < 0.5 if rate == 250 else None,
+        )
+        if any(lost):
+            line(f"{rate:,}/s decisions not read within the window", lost, ".0f")
+    print("Where one event's milliseconds go (median run; p50 / p99 of each hop):")
+    middle = sorted(range(len(runs)), key=lambda i: runs[i]["worker"]["rate"])[len(runs) // 2]
+    for rate in args.rates:
+        segments = runs[middle]["rates"][rate]["segments"]
+        print(f"  at {rate:,}/s:")
+        for name in SEGMENTS:
+            s = segments[name]
+            print(f"    {name:30s} p50 {s['p50']:7.2f}   p99 {s['p99']:7.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--events", type=int, default=30_000)
     parser.add_argument("--rates", default="250,500,1000")
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=20.0, help="of paced traffic per rate")
     parser.add_argument(
         "--naive-events", type=int, default=3_000, help="the naive scorer is slow: fewer events"
     )
-    parser.add_argument(
-        "--budget-ms", type=float, default=50.0, help="latency budget of the latency runs' worker"
-    )
     args = parser.parse_args()
+    args.rates = [int(r) for r in args.rates.split(",") if r]
     work = Path(tempfile.mkdtemp(prefix="fraudstream-bench-"))
     try:
-        with broker(work) as bootstrap:
+        with broker(work) as (bootstrap, broker_pid):
             print(
                 f"broker {bootstrap}; building the package and {args.events:,} events", flush=True
             )
             package = build_test_package(work / "package")
             events = simulated_events(seed=5, days=30)[: args.events]
-            results = {
-                "a raw confluent-kafka pipe": raw_pipe(bootstrap, events),
-                "b Faust skeleton (1 table update + 1 output per event)": faust_baseline(
-                    bootstrap, "skeleton", events, work, package
-                ),
-                "c naive Faust scorer (1-row predict, await send)": faust_baseline(
-                    bootstrap, "naive", events[: args.naive_events], work, package
-                ),
-            }
-            worker_rate, profile = worker_sustained(bootstrap, events, work, package)
-            results["fraudstream worker (2 stages, scored)"] = worker_rate
-            print(f"\nSustained throughput, {len(events):,} events, events/s:")
-            for name, value in results.items():
-                print(f"  {value:10,.0f}  {name}")
-            skeleton = results["b Faust skeleton (1 table update + 1 output per event)"]
-            naive = results["c naive Faust scorer (1-row predict, await send)"]
-            print(f"  worker / skeleton = {worker_rate / skeleton:.2f}")
-            print(f"  worker / naive    = {worker_rate / naive:.2f}")
-            print(
-                f"\nEnd-to-end latency, produce → decision readable (budget {args.budget_ms:g} ms):"
-            )
-            for rate in [int(r) for r in args.rates.split(",") if r]:
-                stats = latency_at(
-                    bootstrap, rate, args.seconds, events, work, package, args.budget_ms
+            runs = []
+            for number in range(1, args.runs + 1):
+                started = time.monotonic()
+                runs.append(
+                    one_run(bootstrap, broker_pid, args, events, work / f"run{number}", package)
                 )
                 print(
-                    f"  {rate:6,}/s  n={stats['n']:,}  p50={stats['p50']:.1f} ms"
-                    f"  p95={stats['p95']:.1f} ms  p99={stats['p99']:.1f} ms"
-                    f"  fallbacks={stats['fallbacks']:,}",
+                    f"run {number} of {args.runs} done in {time.monotonic() - started:.0f} s",
                     flush=True,
                 )
-            print("\nWorker profile (py-spy, own time, top entries):")
-            print(profile)
+            report(runs, args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -25,7 +25,7 @@ from stream.engine.state_stores import DictStore
 from stream.settings import Settings
 from tests.support.stream_setup import simulated_events
 
-SETTINGS = Settings(max_batch=4, max_batch_wait_ms=1_000)
+SETTINGS = Settings()
 MERCHANT_COLUMNS = [i for i, name in enumerate(FEATURE_NAMES) if name.startswith("merchant_")]
 
 
@@ -67,13 +67,14 @@ def _stage(
     return stage, output, metrics, view
 
 
-def test_every_valid_record_gets_a_decision_and_a_log_in_order_and_is_acked() -> None:
+def test_every_valid_record_gets_a_decision_and_a_log_in_order() -> None:
     events = simulated_events(seed=3, limit=6)
     stage, output, _, _ = _stage()
     for offset, (key, value) in enumerate(events):
-        assert stage.take(value, key, 0, offset, 1_000, ack=f"ack-{offset}") is False
-    acks = stage.flush()
-    assert acks == [f"ack-{i}" for i in range(6)]
+        stage.take(value, key, 0, offset, 1_000)
+    assert len(stage.pending) == 6
+    assert output.sent == []  # nothing sent before the batch is decided
+    stage.flush()
     decisions = [Decision.model_validate_json(v) for v in output.on(SETTINGS.topics.decisions)]
     logs = [ScoringLogRecord.model_validate_json(v) for v in output.on(SETTINGS.topics.scoring_log)]
     expected = [json.loads(value)["transaction_id"] for _, value in events]
@@ -86,8 +87,8 @@ def test_every_valid_record_gets_a_decision_and_a_log_in_order_and_is_acked() ->
 def test_bad_records_become_dead_letters_at_once() -> None:
     ((key, value),) = simulated_events(seed=3, limit=1)
     stage, output, metrics, _ = _stage()
-    assert stage.take(b"\xff\xfe", key, 1, 7, 1_000, ack=None) is True
-    assert stage.take(value, b"another-card", 1, 8, 1_000, ack=None) is True
+    stage.take(b"\xff\xfe", key, 1, 7, 1_000)
+    stage.take(value, b"another-card", 1, 8, 1_000)
     letters = [DeadLetter.model_validate_json(v) for v in output.on(SETTINGS.topics.dead_letters)]
     assert [letter.category.value for letter in letters] == ["not_utf8", "key_mismatch"]
     assert [(letter.source.partition, letter.source.offset) for letter in letters] == [
@@ -103,12 +104,12 @@ def test_a_replayed_record_resends_both_states_unchanged_and_is_not_applied_twic
     ((key, value),) = simulated_events(seed=3, limit=1)
     cards, partials = RecordingStore(), RecordingStore()
     stage, _, metrics, _ = _stage(cards, partials)
-    stage.take(value, key, 2, 10, 1_000, ack=None)
+    stage.take(value, key, 2, 10, 1_000)
     first_card, first_partial = cards.changelog[-1], partials.changelog[-1]
     # The worker dies before these changelog records are delivered, restarts and replays.
     cards.changelog.clear()
     partials.changelog.clear()
-    stage.take(value, key, 2, 10, 1_000, ack=None)
+    stage.take(value, key, 2, 10, 1_000)
     stage.flush()
 
     assert cards.changelog == [first_card]
@@ -127,7 +128,7 @@ def test_merchant_features_sum_every_partitions_partial_and_the_log_says_which()
     stage, output, _, _ = _stage()
     # The merchant's transactions arrive on different input partitions (cards differ).
     for offset, (key, value) in enumerate(busiest):
-        stage.take(value, key, offset % 4, 100 + offset, 1_000, ack=None)
+        stage.take(value, key, offset % 4, 100 + offset, 1_000)
     stage.flush()
     logs = [ScoringLogRecord.model_validate_json(v) for v in output.on(SETTINGS.topics.scoring_log)]
 
@@ -149,14 +150,3 @@ def test_merchant_features_sum_every_partitions_partial_and_the_log_says_which()
         None if value != value else value for value in expected
     ]
     assert merchant == last.merchant_id
-
-
-def test_a_batch_is_due_when_full_or_old() -> None:
-    events = simulated_events(seed=3, limit=4)
-    stage, _, _, _ = _stage()
-    stage.take(events[0][1], events[0][0], 0, 0, 1_000, ack=None)
-    assert not stage.due(0.0)
-    assert stage.due(10**9)  # its oldest event waited longer than max_batch_wait_ms
-    for offset, (key, value) in enumerate(events[1:], start=1):
-        stage.take(value, key, 0, offset, 1_000, ack=None)
-    assert stage.due(0.0)  # max_batch = 4

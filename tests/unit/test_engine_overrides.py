@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from faust.sensors import Monitor, Sensor
 from pydantic import ValidationError
+from rocksdict import Options, Rdict
 
 from stream.decision_path.app import create_app
 from stream.engine import PINNED_VERSIONS, engine_versions
@@ -197,24 +198,19 @@ def test_a_record_is_handed_over_directly_only_when_nothing_can_make_it_wait(
     assert consumer._handover_cannot_wait("tp") is direct
 
 
-class _Db:
-    def __init__(self) -> None:
-        self.data: dict[bytes, bytes] = {}
-
-    def get(self, key: bytes) -> bytes | None:
-        return self.data.get(key)
-
-    def put(self, key: bytes, value: bytes) -> None:
-        self.data[key] = value
-
-
 class _Store:
-    def __init__(self) -> None:
-        self.dbs: dict[int, _Db] = {}
+    """Faust's RocksDB store as TableStore sees it: one real rocksdict database a partition."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.dbs: dict[int, Rdict] = {}
         self.persisted: dict[Any, int] = {}
 
-    def _db_for_partition(self, partition: int) -> _Db:
-        return self.dbs.setdefault(partition, _Db())
+    def _db_for_partition(self, partition: int) -> Rdict:
+        if partition not in self.dbs:
+            path = str(self.root / f"p{partition}")
+            self.dbs[partition] = Rdict(path, options=Options(raw_mode=True))
+        return self.dbs[partition]
 
     def set_persisted_offset(self, tp: Any, offset: int) -> None:
         self.persisted[(tp.topic, tp.partition)] = offset
@@ -257,32 +253,41 @@ class _Changelog:
         self.failures.append(error)
 
 
-def test_table_store_writes_the_partition_store_and_its_changelog_partition() -> None:
-    store = _Store()
+def test_table_store_writes_the_partition_store_and_its_changelog_partition(
+    tmp_path: Path,
+) -> None:
+    store = _Store(tmp_path)
     table = type("Table", (), {"data": store, "changelog_topic_name": "app-cards-changelog"})()
     changelog = _Changelog()
     tables = TableStore(table, changelog)  # type: ignore[arg-type]
 
     tables.set(2, b"card-1", b"state-a")
     tables.set(3, b"card-1", b"state-b")  # another partition's store: no clash
-    assert tables.get(2, b"card-1") == b"state-a"
+    assert tables.get(2, b"card-1") == b"state-a"  # read back before it reaches RocksDB
+    assert store._db_for_partition(2).get(b"card-1") is None
+    tables.write_pending()  # once per micro-batch
+    assert store._db_for_partition(2).get(b"card-1") == b"state-a"
+    assert store._db_for_partition(3).get(b"card-1") == b"state-b"
     assert tables.get(3, b"card-1") == b"state-b"
     assert tables.get(1, b"card-1") is None
     assert changelog.sent == [
         ("app-cards-changelog", b"card-1", b"state-a", 2),
         ("app-cards-changelog", b"card-1", b"state-b", 3),
     ]
-    # Persisted offsets only for what was delivered, and only when asked (at commit).
+    # Persisted offsets only for what was delivered, and only when asked (at commit), after
+    # the local store holds it.
     tables.persist_delivered_offsets()
     assert store.persisted == {}
+    tables.set(2, b"card-2", b"state-c")
     changelog.deliver_all()
     assert store.persisted == {}
     tables.persist_delivered_offsets()
-    assert store.persisted == {("app-cards-changelog", 2): 100, ("app-cards-changelog", 3): 101}
+    assert store.persisted == {("app-cards-changelog", 2): 102, ("app-cards-changelog", 3): 101}
+    assert store._db_for_partition(2).get(b"card-2") == b"state-c"
 
 
-def test_a_failed_changelog_delivery_fails_the_producer() -> None:
-    table = type("Table", (), {"data": _Store(), "changelog_topic_name": "t"})()
+def test_a_failed_changelog_delivery_fails_the_producer(tmp_path: Path) -> None:
+    table = type("Table", (), {"data": _Store(tmp_path), "changelog_topic_name": "t"})()
     changelog = _Changelog()
     tables = TableStore(table, changelog)  # type: ignore[arg-type]
     tables.set(0, b"k", b"v")

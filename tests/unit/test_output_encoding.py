@@ -23,7 +23,7 @@ from schemas import (
     ScoringLogRecord,
     examples,
 )
-from stream.decision_path.encoding import decision_json, scoring_log_json, timestamp
+from stream.decision_path.encoding import decision_json, scoring_log_json
 
 MODEL = ModelRef(name="card-fraud-hgb", version="1.2.3", content_hash="ab" * 32)
 DECIDED_AT = datetime(2026, 11, 27, 3, 4, 5, 678_901, tzinfo=UTC)
@@ -149,10 +149,25 @@ def test_scoring_log_json_equals_the_contract_record() -> None:
 
 
 def test_timestamps_read_back_exactly_in_and_out_of_utc() -> None:
+    tx = examples.transaction()
     for moment in (
         DECIDED_AT,
         DECIDED_AT.replace(microsecond=0),
         DECIDED_AT.astimezone(timezone(timedelta(hours=-5))),
     ):
-        parsed = datetime.fromisoformat(timestamp(moment).replace("Z", "+00:00"))
-        assert parsed == moment
+        written = decision_json(
+            decision_id="49df60cb-d252-57cc-8b8e-619ead79befe",
+            transaction=tx.model_copy(update={"event_time": moment}),
+            outcome="APPROVE",
+            score=0.1,
+            reason_codes=(),
+            model=MODEL,
+            role="champion",
+            feature_set_version="fs1-abc",
+            fallback_reason=None,
+            decided_at=moment,
+            timings=TIMINGS,
+        )
+        record = Decision.model_validate_json(written)
+        assert record.decided_at == moment
+        assert record.event_time == moment
