@@ -127,11 +127,18 @@ class Settings(BaseSettings):
         description="A worker silent this long (crashed) loses its partitions to the others",
     )
     fetch_max_wait_ms: int = Field(
-        default=20,
+        default=100,
         ge=1,
         le=1500,
-        description="Broker long-poll per fetch of the input (Faust hard-codes 1500); a record "
-        "on a partition just drained can wait this long at low rates",
+        description="Idle broker long-poll per fetch of the input (Faust hard-codes 1500): "
+        "what an idle worker costs the broker, and the longest a record can wait at low rates",
+    )
+    fetch_flow_wait_ms: int = Field(
+        default=5,
+        ge=1,
+        le=1500,
+        description="While records flow, the longest a fetch of the input waits; a partition "
+        "left out of a fetch (its records still being handed over) can wait this long",
     )
     stuck_commit_after_s: float = Field(
         default=60.0, gt=0, description="Report a partition whose commit stalls this long"
@@ -159,6 +166,14 @@ class Settings(BaseSettings):
     )
     changelog_compression: Literal["none", "lz4", "zstd", "snappy", "gzip"] = Field(
         default="lz4", description="Compression of the state tables' changelog records"
+    )
+    changelog_linger_ms: float = Field(
+        default=50.0,
+        ge=0,
+        le=1000,
+        description="How long changelog records wait to share a request: fewer requests for "
+        "the broker; other workers see a merchant's partials this much later (a commit sends "
+        "at once)",
     )
     max_future_skew_s: float = Field(default=300.0, ge=0)
     max_event_bytes: int = Field(default=65_536, ge=256)

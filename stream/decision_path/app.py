@@ -53,5 +53,6 @@ def create_app(settings: Settings) -> faust.App:
         settings.fetch_max_wait_ms,
         gapless_topics={settings.topics.transactions},
         fixes=settings.ordered_recovery,
+        fetch_flow_wait_ms=settings.fetch_flow_wait_ms,
     )
     return app

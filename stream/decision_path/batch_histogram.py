@@ -9,6 +9,7 @@ documented extension point).
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -16,6 +17,9 @@ import numpy.typing as npt
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
+
+# Below this many values a Python loop is cheaper than numpy's per-call overhead.
+_NUMPY_FROM = 16
 
 
 class BatchHistogram(Collector):
@@ -30,6 +34,7 @@ class BatchHistogram(Collector):
         self._name = name
         self._documentation = documentation
         self._bounds = np.asarray(sorted(buckets), dtype=np.float64)
+        self._bound_list = [float(bound) for bound in self._bounds]
         self._label_names = list(label_names)
         # label values → (count per bucket, the last one for +Inf; sum)
         self._series: dict[tuple[str, ...], tuple[npt.NDArray[np.int64], list[float]]] = {}
@@ -37,14 +42,9 @@ class BatchHistogram(Collector):
         if registry is not None:
             registry.register(self)
 
-    def observe_many(self, values: Sequence[float] | npt.NDArray[np.float64], *labels: str) -> None:
-        if len(values) == 0:
+    def observe_many(self, values: Sequence[float], *labels: str) -> None:
+        if not values:
             return
-        array = np.asarray(values, dtype=np.float64)
-        # Bucket i counts values <= bound i (Prometheus' "le"); the last slot is +Inf.
-        slots = np.searchsorted(self._bounds, array, side="left")
-        counts = np.bincount(slots, minlength=len(self._bounds) + 1)
-        total = float(array.sum())
         with self._lock:
             series = self._series.get(labels)
             if series is None:
@@ -52,8 +52,17 @@ class BatchHistogram(Collector):
                     np.zeros(len(self._bounds) + 1, dtype=np.int64),
                     [0.0],
                 )
-            series[0][:] += counts
-            series[1][0] += total
+            counts, total = series
+            # Bucket i counts values <= bound i (Prometheus' "le"); the last slot is +Inf.
+            if len(values) < _NUMPY_FROM:
+                for value in values:
+                    counts[bisect_left(self._bound_list, value)] += 1
+                total[0] += sum(values)
+            else:
+                array = np.asarray(values, dtype=np.float64)
+                slots = np.searchsorted(self._bounds, array, side="left")
+                counts += np.bincount(slots, minlength=len(self._bounds) + 1)
+                total[0] += float(array.sum())
 
     def collect(self) -> Iterator[HistogramMetricFamily]:
         family = HistogramMetricFamily(self._name, self._documentation, labels=self._label_names)

@@ -23,6 +23,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 from models.features import MerchantState
+from stream.prompt_reading import take_available
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ class PartialsReplica:
             while not self._stop.is_set():
                 delays: list[float] = []
                 now = time.time()
-                for message in consumer.consume(1000, timeout=0.5):
+                for message in take_available(consumer, 1000, 0.5):
                     error = message.error()
                     if error is not None:
                         if error.code() != KafkaError._PARTITION_EOF:

@@ -29,7 +29,9 @@ class OutputProducer:
             "client.id": client_id,
             "enable.idempotence": True,  # no duplicates or reordering from retries
             "acks": "all",
-            "linger.ms": 5,
+            # A decision waits at most this long for others to share its request; under load
+            # records batch anyway while earlier requests are in flight.
+            "linger.ms": 1,
             "batch.size": 1_048_576,
             # Uncompressed by default: aiokafka (which Faust and many Python consumers use)
             # reads lz4/snappy/zstd only with extra libraries; override per deployment.

@@ -12,7 +12,11 @@ from stream.engine.prompt_fetch import PromptFetch, PromptFetchConsumerThread
 
 
 def install_consumer(
-    app: Any, fetch_max_wait_ms: int, gapless_topics: set[str], fixes: bool = True
+    app: Any,
+    fetch_max_wait_ms: int,
+    gapless_topics: set[str],
+    fixes: bool = True,
+    fetch_flow_wait_ms: int = 5,
 ) -> None:
     """Make `app` build its consumer from the overrides (before the consumer is first created).
 
@@ -22,6 +26,7 @@ def install_consumer(
     reproducing the engine's delivery defects.
     """
     PromptFetchConsumerThread.fetch_max_wait_ms = fetch_max_wait_ms
+    PromptFetchConsumerThread.fetch_flow_wait_ms = fetch_flow_wait_ms
     app.transport.Consumer = type(
         "EngineConsumer",
         (DirectDelivery, Positioning, PromptFetch, AIOKafkaConsumer),

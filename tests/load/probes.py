@@ -18,6 +18,8 @@ import numpy as np
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
+from stream.prompt_reading import take_available
+
 Events = list[tuple[bytes, bytes]]
 # Broker-stamped timestamps: what "arrived at the broker" means in the breakdown.
 LOG_APPEND_TIME = {"message.timestamp.type": "LogAppendTime"}
@@ -125,6 +127,11 @@ class TripCollector:
             for p in self._consumer.list_topics(topic, timeout=10).topics[topic].partitions
         ]
         self._consumer.assign(parts)
+        # Start fetching before the traffic does: the first poll resolves the offsets and
+        # connects, which would otherwise add its round trips to the first records read.
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            self._consumer.poll(0.1)
         self.trips: dict[bytes, Trip] = {}
         self.milestones: dict[bytes, dict[str, float]] = {}
 
@@ -133,7 +140,7 @@ class TripCollector:
             done = sum(1 for trip in self.trips.values() if trip.read and trip.milestones)
             if done >= wanted:
                 return
-            for message in self._consumer.consume(1000, timeout=0.1):
+            for message in take_available(self._consumer, 1000, 0.1):
                 if message.error() is not None or message.value() is None:
                     continue
                 now = time.time()

@@ -296,3 +296,28 @@ def test_a_failed_changelog_delivery_fails_the_producer(tmp_path: Path) -> None:
     assert changelog.failures == ["broker down"]
     tables.persist_delivered_offsets()
     assert table.data.persisted == {}
+
+
+def test_fetches_wait_briefly_while_records_flow_and_long_when_idle() -> None:
+    thread: Any = PromptFetchConsumerThread.__new__(PromptFetchConsumerThread)
+    responses: list[bool] = [True, False]
+
+    class Fetcher:
+        _fetch_max_wait_ms = 100
+        _fetcher_timeout = 0.2
+        _prefetch_backoff = 0.1
+
+        async def _proc_fetch_request(self, *request: Any) -> bool:
+            return responses.pop(0)
+
+    fetcher = Fetcher()
+    thread._tune(fetcher)
+    assert fetcher._prefetch_backoff == 0.0  # a buffered partition never blocks the others
+    # The response that brings records switches to short polls before the next request.
+    assert asyncio.run(fetcher._proc_fetch_request("assignment", 1, "request")) is True
+    assert (fetcher._fetch_max_wait_ms, fetcher._fetcher_timeout) == (5, 0.005)
+    thread._last_records_at = 10.0
+    thread._apply(fetcher, 10.5)  # records came half a second ago: still flowing
+    assert fetcher._fetch_max_wait_ms == 5
+    thread._apply(fetcher, 11.5)  # quiet for longer than quiet_after_s
+    assert (fetcher._fetch_max_wait_ms, fetcher._fetcher_timeout) == (100, 0.1)
