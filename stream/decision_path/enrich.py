@@ -28,6 +28,8 @@ from schemas import Transaction
 from stream.decision_path.merchant_view import MerchantView, Watermarks, seen_watermarks
 from stream.engine.state_stores import PartitionedState
 
+HELD_WRITES = 20_000
+
 
 class Enrichment(NamedTuple):
     features: tuple[float, ...]  # FEATURE_NAMES order
@@ -85,13 +87,17 @@ class Enricher:
         )
 
     def write_pending(self) -> None:
-        """Once per micro-batch: the tables write what they hold to their local stores."""
-        self._cards.write_pending()
-        self._partials.write_pending()
+        """Once per micro-batch: bound the memory held (the tables write to their local
+        stores at each commit, or sooner past this many writes)."""
+        self._cards.write_pending(at_least=HELD_WRITES)
+        self._partials.write_pending(at_least=HELD_WRITES)
         if len(self._card_cache) + len(self._partial_cache) > self._cache_entries:
             self.forget()
 
     def forget(self) -> None:
-        """Drop the decoded states: the tables' partitions changed (a rebalance, a recovery)."""
+        """Drop what is held in memory: the tables' partitions changed (a rebalance, a
+        recovery), so only the local stores may be read from now on."""
+        self._cards.write_pending()
+        self._partials.write_pending()
         self._card_cache = {}
         self._partial_cache = {}

@@ -69,6 +69,11 @@ class OutputProducer:
                 # The local queue is full: serve delivery reports to make room.
                 self._producer.poll(0.05)
 
+    def prepare(self, topics: list[str], timeout_s: float = 30.0) -> None:
+        """Fetch the topics' metadata now, so the first records sent do not wait for it."""
+        for topic in topics:
+            self._producer.list_topics(topic, timeout=timeout_s)
+
     def poll(self) -> None:
         """Serve delivery reports; cheap, call it often from the event loop."""
         self._producer.poll(0)

@@ -14,13 +14,12 @@ from typing import Any, cast
 
 import faust
 
-from models.features import FEATURE_NAMES
 from models.scoring import open_package
 from schemas import examples
 from stream.commit_watch import CommitWatch
 from stream.decision_path.agent import attach_decision_agent, input_topic
 from stream.decision_path.app import create_app
-from stream.decision_path.deciding import BatchDecider, Champion, PendingEvent
+from stream.decision_path.deciding import BatchDecider, Champion
 from stream.decision_path.enrich import Enricher
 from stream.decision_path.intake import input_decoder
 from stream.decision_path.merchant_view import MerchantView, PartialsReplica
@@ -36,7 +35,7 @@ from stream.engine.introspection import (
     read_progress,
     recovery_completed,
 )
-from stream.engine.state_stores import TableStore
+from stream.engine.state_stores import DictStore, TableStore
 from stream.settings import Settings
 from stream.topics import CARD_STATE_TABLE, MERCHANT_PARTIALS_TABLE, ensure_topics
 
@@ -122,7 +121,6 @@ def build_worker(settings: Settings) -> Worker:
     decider = BatchDecider(
         champion, settings.fallback, settings.latency_budget_ms, settings.topics.transactions
     )
-    warm_up(decider)
     enricher = Enricher(cards, partials, view)
     stage = DecisionStage(
         settings,
@@ -139,6 +137,10 @@ def build_worker(settings: Settings) -> Worker:
 
     app.on_partitions_revoked.connect(partitions_changed)
     app.on_partitions_assigned.connect(partitions_changed)
+    topics = settings.topics
+    output.prepare([topics.decisions, topics.scoring_log, topics.dead_letters])
+    changelog.prepare([cards.changelog_topic, partials.changelog_topic])
+    warm_up(settings, decider)
     source = input_topic(app, settings.topics.transactions, settings.partitions)
     attach_decision_agent(app, source, stage, output, settings.max_batch)
 
@@ -181,29 +183,34 @@ def build_worker(settings: Settings) -> Worker:
     return Worker(app, settings, metrics, output, changelog, champion, replica)
 
 
-def warm_up(decider: BatchDecider) -> None:
-    """Run one made-up event through scoring and encoding before the worker says ready.
+def warm_up(settings: Settings, decider: BatchDecider) -> None:
+    """Run made-up events through the whole stage before the worker says ready.
 
-    The first model call and the first encodes pay one-off costs (lazy imports, caches,
-    allocations): measured here, up to tens of ms, which the first real decision must not pay.
+    The first validation, state step, model call and encodes pay one-off costs (lazy imports,
+    caches, allocations): measured here, tens of ms, which the first real decisions must not
+    pay. The stage used has its own in-memory tables and sends nowhere.
     """
     transaction = examples.transaction()
-    now = time.time()
-    event = PendingEvent(
-        transaction,
-        transaction.model_dump_json().encode(),
-        transaction.card_id.encode(),
-        0,
-        0,
-        int(now * 1000),
-        tuple(0.0 for _ in FEATURE_NAMES),
-        (),
-        int(now * 1000),
-        now,
-        now,
+    raw = transaction.model_dump_json().encode()
+    stage = DecisionStage(
+        settings,
+        input_decoder(settings, settings.worker_id),
+        Enricher(DictStore(), DictStore(), MerchantView(settings.partitions)),
+        decider,
+        _Discard(),  # type: ignore[arg-type]
+        StreamMetrics(),
     )
-    for _ in range(3):
-        decider.decide([event])
+    now_ms = int(time.time() * 1000)
+    for offset in range(3):
+        stage.begin_batch()
+        stage.take(raw, transaction.card_id.encode(), 0, offset, now_ms)
+        stage.take(b"not json", b"key", 0, offset, now_ms)  # the dead-letter path too
+        stage.flush()
+
+
+class _Discard:
+    def send(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 def _watchdogs(

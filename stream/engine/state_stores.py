@@ -12,7 +12,8 @@ the direct path 154 µs at 7,913/s (same agent, same broker).
 What stays Faust's: the table's RocksDB files, its changelog topic, recovery from it at
 assignment (and standby replicas), and the persisted offsets recovery starts from.
 Local writes are held in memory (read back from there) and written to RocksDB one batch per
-partition at each micro-batch (`write_pending`) instead of one put per event. The persisted
+partition at each commit, or sooner when many are held (`write_pending`), instead of one put
+per event: the changelog is what recovery trusts, the local store only saves reading it. The persisted
 offsets are written at commit time (`persist_delivered_offsets`), after those writes, for the
 changelog records whose delivery librdkafka confirmed: a persisted offset only says "the local
 store holds the changelog up to here", so writing it late only makes a recovery read more.
@@ -36,8 +37,8 @@ class PartitionedState(Protocol):
 
     def set(self, partition: int, key: bytes, value: bytes) -> None: ...
 
-    def write_pending(self) -> None:
-        """Make the writes so far durable locally (called once per micro-batch)."""
+    def write_pending(self, at_least: int = 0) -> None:
+        """Write the held writes to the local store, if there are at least `at_least`."""
         ...
 
 
@@ -50,6 +51,7 @@ class TableStore:
         self._topic: str | None = None
         self._delivered: dict[int, int] = {}  # partition → highest changelog offset delivered
         self._pending: dict[int, dict[bytes, bytes]] = {}  # not yet in RocksDB
+        self._held = 0
         self._on_delivery = self._record_delivery
 
     @property
@@ -70,13 +72,17 @@ class TableStore:
         if pending is None:
             pending = self._pending[partition] = {}
         pending[key] = value
+        self._held += 1
         self._changelog.send(
             self.changelog_topic, key, value, partition=partition, on_delivery=self._on_delivery
         )
 
-    def write_pending(self) -> None:
-        """Write the held writes to the partitions' RocksDB, one batch per partition."""
-        pending, self._pending = self._pending, {}
+    def write_pending(self, at_least: int = 0) -> None:
+        """Write the held writes to the partitions' RocksDB, one batch per partition, if there
+        are at least `at_least` (counting overwrites of a key)."""
+        if self._held < at_least or not self._pending:
+            return
+        pending, self._pending, self._held = self._pending, {}, 0
         data = self._table.data
         for partition, writes in pending.items():
             batch = WriteBatch(raw_mode=True)
@@ -113,5 +119,5 @@ class DictStore:
     def set(self, partition: int, key: bytes, value: bytes) -> None:
         self.data[(partition, key)] = value
 
-    def write_pending(self) -> None:
+    def write_pending(self, at_least: int = 0) -> None:
         return None

@@ -265,7 +265,9 @@ def test_table_store_writes_the_partition_store_and_its_changelog_partition(
     tables.set(3, b"card-1", b"state-b")  # another partition's store: no clash
     assert tables.get(2, b"card-1") == b"state-a"  # read back before it reaches RocksDB
     assert store._db_for_partition(2).get(b"card-1") is None
-    tables.write_pending()  # once per micro-batch
+    tables.write_pending(at_least=3)  # only two held: stays in memory
+    assert store._db_for_partition(2).get(b"card-1") is None
+    tables.write_pending()
     assert store._db_for_partition(2).get(b"card-1") == b"state-a"
     assert store._db_for_partition(3).get(b"card-1") == b"state-b"
     assert tables.get(3, b"card-1") == b"state-b"

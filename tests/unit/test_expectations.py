@@ -68,3 +68,11 @@ def test_violations_carry_the_value_and_a_readable_detail() -> None:
     (violation,) = found[0]
     assert violation.observed == 250.0
     assert violation.detail == "250.0 > training max 100.0"
+
+
+def test_the_row_by_row_check_finds_exactly_what_the_vectorised_one_does() -> None:
+    rng = np.random.default_rng(5)
+    checker = ExpectationChecker(PROFILES)
+    rows = rng.choice([NAN, -5.0, 0.5, 1.0, 3.0, 50.0, 250.0], size=(300, 3))
+    assert checker.check_rows(rows.tolist()) == checker.check(rows)
+    assert sum(map(len, checker.check_rows(rows.tolist()))) > 100  # the rows do break them
