@@ -13,10 +13,11 @@ What stays Faust's: the table's RocksDB files, its changelog topic, recovery fro
 assignment (and standby replicas), and the persisted offsets recovery starts from.
 Local writes are held in memory (read back from there) and written to RocksDB one batch per
 partition at each commit, or sooner when many are held (`write_pending`), instead of one put
-per event: the changelog is what recovery trusts, the local store only saves reading it. The persisted
-offsets are written at commit time (`persist_delivered_offsets`), after those writes, for the
-changelog records whose delivery librdkafka confirmed: a persisted offset only says "the local
-store holds the changelog up to here", so writing it late only makes a recovery read more.
+per event: the changelog is what recovery trusts, the local store only saves reading it.
+The persisted offsets are written at commit time (`persist_delivered_offsets`), after those
+writes, for the changelog records whose delivery librdkafka confirmed: a persisted offset only
+says "the local store holds the changelog up to here", so writing it late only makes a
+recovery read more.
 Delete when: Faust tables can produce changelogs through another client, cheaply.
 """
 
