@@ -160,7 +160,7 @@ class ScoringLogRecord(Record):
     timings: DecisionTimings
     milestones: Milestones | None = Field(
         default=None,
-        description="When each step of the decision happened; null in version-1 records"
+        description="When each step of the decision happened; null in version-1 records",
     )
 
     @model_validator(mode="after")
