@@ -222,11 +222,27 @@ def _report_decisions(decided: list[Decision], letters: list[DeadLetter], produc
         f"arrival→decision p50 {np.percentile(arrival, 50):.1f} ms, "
         f"p99 {np.percentile(arrival, 99):.1f} ms"
     )
+    say("   fallbacks by 10 s of the run: " + _fallbacks_by_period(decided, 10.0))
     for decision in [d for d in decided if d.outcome.value == "DECLINE"][:3]:
         say(f"   DECLINE {decision.transaction_id} score {decision.score or 0:.3f}")
         say(f"     reasons {decision.reason_codes}")
     for letter in letters:
         say(f"   dead letter [{letter.category.value}] {letter.detail[:100]}")
+
+
+def _fallbacks_by_period(decided: list[Decision], period_s: float) -> str:
+    """Fallback share per period since the first decision: shows whether misses cluster
+    in the worker's first seconds or spread over the run."""
+    if not decided:
+        return "none decided"
+    first = min(d.decided_at for d in decided)
+    totals: Counter[int] = Counter()
+    misses: Counter[int] = Counter()
+    for decision in decided:
+        period = int((decision.decided_at - first).total_seconds() // period_s)
+        totals[period] += 1
+        misses[period] += decision.fallback_reason is not None
+    return ", ".join(f"{100 * misses[p] / totals[p]:.1f} %" for p in sorted(totals))
 
 
 def _report_metrics(port: int) -> None:

@@ -132,6 +132,13 @@ class KafkaBroker:
             f"-Xmx{config.heap}",
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
+            # The quick (C1) compiler only. This broker shares a small machine with the
+            # workers it serves; with the optimising (C2) compiler its compiler threads took
+            # ~0.7 of a core for the first ~15 s of traffic and came back at each new traffic
+            # pattern, starving the worker (demo: 1-12 % of decisions past a 50 ms budget in
+            # the first 10 s). C1-only measured here: no such burst, 60 µs of broker CPU per
+            # scored event at full load against 73 with C2 (docs/performance.md).
+            "-XX:TieredStopAtLevel=1",
             "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true",
             *_logging_flags(config),
