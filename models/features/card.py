@@ -5,6 +5,11 @@ parallel arrays so that it encodes to and from bytes with a few memcpys and wind
 found by bisection. Replays are idempotent: a transaction already in the state is recognised
 by its id digest and leaves the state unchanged, and since features only look at strictly
 earlier event times, it gets the features it had the first time.
+
+The state also keeps the decisions of the card's last few transactions, as opaque records the
+stream writes (`with_decision`): a replayed transaction is answered with the decision it got
+the first time instead of being decided again on a merchant view and a clock that have moved
+on. Offline recomputation never fills them, and state equality ignores them.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import math
 import struct
 from array import array
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from models.features.facts import TxFacts
@@ -24,8 +29,13 @@ CARD_HORIZON_MS = 30 * DAY_MS
 MAX_CARD_ENTRIES = 256  # a card-testing burst must not grow one state record without bound
 SMALL_CENTS = 500  # card-testing probes are typically under 5.00
 
+# A replay comes from the uncommitted tail of a partition: seconds of traffic, in which one
+# card rarely has more than a few transactions; kept per card, bounded in bytes.
+MAX_KEPT_DECISIONS = 8
+
 _HEADER = struct.Struct("<BH")
-_STATE_FORMAT = 1
+_DECISION_HEADER = struct.Struct("<QH")  # txid digest, payload length
+_STATE_FORMAT = 2  # 1: without the decisions, still read
 
 
 class CardFeatures(NamedTuple):
@@ -51,10 +61,37 @@ class CardState:
     amount_cents: array[int]  # 'q'
     origin_offsets: array[int]  # 'q': source offset that first applied the entry
     countries: bytes  # 2 ASCII bytes per entry
+    # (txid digest, payload length, payload) records, oldest first, at most MAX_KEPT_DECISIONS
+    decisions: bytes = field(default=b"", compare=False)
 
     @classmethod
     def empty(cls) -> CardState:
         return cls(array("Q"), array("q"), array("q"), array("q"), b"")
+
+    def decision_for(self, txid_hash: int) -> bytes | None:
+        """The decision recorded for this transaction, if it is among the last kept."""
+        found = None
+        for txid, payload in _decision_records(self.decisions):
+            if txid == txid_hash:
+                found = payload
+        return found
+
+    def with_decision(self, txid_hash: int, payload: bytes) -> CardState:
+        """A copy with this transaction's decision recorded, the oldest dropped past the cap."""
+        records = [
+            _DECISION_HEADER.pack(txid, len(kept)) + kept
+            for txid, kept in _decision_records(self.decisions)
+            if txid != txid_hash
+        ][-(MAX_KEPT_DECISIONS - 1) :]
+        records.append(_DECISION_HEADER.pack(txid_hash, len(payload)) + payload)
+        return CardState(
+            self.txids,
+            self.event_ms,
+            self.amount_cents,
+            self.origin_offsets,
+            self.countries,
+            b"".join(records),
+        )
 
     def __len__(self) -> int:
         return len(self.txids)
@@ -68,13 +105,14 @@ class CardState:
                 self.amount_cents.tobytes(),
                 self.origin_offsets.tobytes(),
                 self.countries,
+                self.decisions,
             )
         )
 
     @classmethod
     def decode(cls, blob: bytes) -> CardState:
         version, n = _HEADER.unpack_from(blob)
-        if version != _STATE_FORMAT:
+        if version not in (1, _STATE_FORMAT):
             raise ValueError(f"card state format {version} is not {_STATE_FORMAT}")
         view = memoryview(blob)[_HEADER.size :]
         columns: list[array[int]] = []
@@ -84,7 +122,18 @@ class CardState:
             columns.append(column)
             view = view[8 * n :]
         txids, times, amounts, offsets = columns
-        return cls(txids, times, amounts, offsets, bytes(view[: 2 * n]))
+        return cls(txids, times, amounts, offsets, bytes(view[: 2 * n]), bytes(view[2 * n :]))
+
+
+def _decision_records(blob: bytes) -> list[tuple[int, bytes]]:
+    records = []
+    at = 0
+    while at < len(blob):
+        txid, size = _DECISION_HEADER.unpack_from(blob, at)
+        at += _DECISION_HEADER.size
+        records.append((txid, blob[at : at + size]))
+        at += size
+    return records
 
 
 class CardStep(NamedTuple):
@@ -160,4 +209,4 @@ def _insert(state: CardState, facts: TxFacts, origin_offset: int) -> CardState:
         for column in (txids, times, amounts, offsets):
             del column[:keep_from]
         countries = countries[2 * keep_from :]
-    return CardState(txids, times, amounts, offsets, countries)
+    return CardState(txids, times, amounts, offsets, countries, state.decisions)

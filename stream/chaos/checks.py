@@ -22,6 +22,7 @@ class Outcomes:
     without_outcome: list[tuple[int, int]]  # input (partition, offset)
     duplicate_decisions: int
     duplicates_after_dedupe: int  # decision ids naming different transactions: must be 0
+    conflicting_duplicates: int  # transactions whose copies disagree (outcome, score, ...): 0
 
 
 def outcomes(
@@ -39,8 +40,10 @@ def outcomes(
     ]
     decided = Counter(d.transaction_id for d in decisions)
     by_decision_id: dict[str, set[str]] = {}
+    answers: dict[str, set[tuple[object, ...]]] = {}
     for decision in decisions:
         by_decision_id.setdefault(decision.decision_id, set()).add(decision.transaction_id)
+        answers.setdefault(decision.decision_id, set()).add(_what_was_decided(decision))
     lettered = {(letter.source.partition, letter.source.offset) for letter in letters}
     missing = [
         (record.partition, record.offset)
@@ -56,6 +59,19 @@ def outcomes(
         without_outcome=missing,
         duplicate_decisions=sum(count - 1 for count in decided.values()),
         duplicates_after_dedupe=sum(len(ids) - 1 for ids in by_decision_id.values()),
+        conflicting_duplicates=sum(1 for seen in answers.values() if len(seen) > 1),
+    )
+
+
+def _what_was_decided(decision: Decision) -> tuple[object, ...]:
+    """What a downstream consumer acts on; timings and decided_at differ between copies."""
+    return (
+        decision.outcome,
+        decision.score,
+        tuple(decision.reason_codes),
+        decision.model,
+        decision.role,
+        decision.fallback_reason,
     )
 
 

@@ -66,6 +66,7 @@ def chaos(
         "inputs_without_outcome": len(o.without_outcome),
         "duplicate_decisions": o.duplicate_decisions,
         "duplicates_after_dedupe_by_decision_id": o.duplicates_after_dedupe,
+        "conflicting_duplicate_decisions": o.conflicting_duplicates,
         "card_states_equal": _share(result.parity.cards, result.parity.card_mismatches),
         "merchant_states_equal": _share(result.parity.merchants, result.parity.merchant_mismatches),
         "committed_lag_after_drain": result.lag,

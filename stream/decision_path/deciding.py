@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 import numpy as np
+import orjson
 
 from models.decision import FallbackMode, Verdict
 from models.expectations import Violation
@@ -34,6 +35,8 @@ class PendingEvent(NamedTuple):
     event_ms: int
     received_at: float  # wall-clock seconds: the agent took the record
     enriched_at: float
+    txid_hash: int
+    prior_decision: bytes | None  # a replay: the decision record its card state kept
 
 
 class DecidedEvent(NamedTuple):
@@ -46,6 +49,34 @@ class DecidedEvent(NamedTuple):
     violations: list[Violation]
     decision: bytes  # fraud.decisions.v1 value
     log: bytes  # fraud.scoring-log.v1 value
+    record: bytes | None  # what the card state keeps of a new decision (None: a re-sent one)
+
+
+class PriorDecision(NamedTuple):
+    """What a replay is answered with: the first decision, as its card state recorded it."""
+
+    outcome: str
+    score: float | None
+    reason_codes: tuple[str, ...]
+    fallback_reason: str | None
+    content_hash: str | None
+
+
+def decision_record(
+    outcome: str,
+    score: float | None,
+    reason_codes: tuple[str, ...],
+    fallback_reason: str | None,
+    model: ModelRef | None,
+) -> bytes:
+    return orjson.dumps(
+        [outcome, score, reason_codes, fallback_reason, model.content_hash if model else None]
+    )
+
+
+def read_decision_record(record: bytes) -> PriorDecision:
+    outcome, score, codes, reason, content_hash = orjson.loads(record)
+    return PriorDecision(outcome, score, tuple(codes), reason, content_hash)
 
 
 class Champion:
@@ -87,8 +118,11 @@ class BatchDecider:
         """
         started = time.time()
         started_ms = started * 1000.0
+        priors = self._priors(batch)
         in_time = [
-            i for i, item in enumerate(batch) if started_ms - item.timestamp_ms <= self._budget_ms
+            i
+            for i, item in enumerate(batch)
+            if started_ms - item.timestamp_ms <= self._budget_ms and i not in priors
         ]
         scores: dict[int, float] = {}
         failure: FallbackReason | None = None
@@ -125,10 +159,25 @@ class BatchDecider:
                 scoring_us,
                 (started, scored_at),
                 decided_at,
+                priors.get(i),
             )
             for i, item in enumerate(batch)
         ]
         return decided, scoring_us
+
+    def _priors(self, batch: list[PendingEvent]) -> dict[int, PriorDecision]:
+        """Replays whose first decision came from the model deciding now (or from no model,
+        with none now): answered with that decision. Under another model they are decided
+        again, and the new decision names the model that made it."""
+        priors: dict[int, PriorDecision] = {}
+        for i, item in enumerate(batch):
+            if item.prior_decision is None:
+                continue
+            prior = read_decision_record(item.prior_decision)
+            current = self.champion.ref.content_hash if self.champion else None
+            if prior.content_hash == current:
+                priors[i] = prior
+        return priors
 
     def _decide_one(
         self,
@@ -140,21 +189,30 @@ class BatchDecider:
         scoring_us: float,
         batch_times: tuple[float, float],
         decided_at: datetime,
+        prior: PriorDecision | None,
     ) -> DecidedEvent:
         champion = self.champion
-        reason = failure
-        if reason is None and score is None:
-            reason = FallbackReason.LATENCY_BUDGET_EXCEEDED
-        if score is not None and not 0.0 <= score <= 1.0:  # also catches NaN
-            reason, score = FallbackReason.INVALID_SCORE, None
+        reason: FallbackReason | None = failure
         verdict: Verdict
-        if champion is None:
-            verdict = _model_free_fallback(self._fallback)
-        elif reason is not None:
-            verdict = champion.scorer.decisions.fallback(self._fallback, item.features)
+        if prior is not None:
+            score = prior.score
+            reason = (
+                None if prior.fallback_reason is None else FallbackReason(prior.fallback_reason)
+            )
+            verdict = Verdict(prior.outcome, prior.reason_codes)
+            scoring_us, error = 0.0, None  # not scored now
         else:
-            assert score is not None
-            verdict = champion.scorer.decisions.decide(score, item.features)
+            if reason is None and score is None:
+                reason = FallbackReason.LATENCY_BUDGET_EXCEEDED
+            if score is not None and not 0.0 <= score <= 1.0:  # also catches NaN
+                reason, score = FallbackReason.INVALID_SCORE, None
+            if champion is None:
+                verdict = _model_free_fallback(self._fallback)
+            elif reason is not None:
+                verdict = champion.scorer.decisions.fallback(self._fallback, item.features)
+            else:
+                assert score is not None
+                verdict = champion.scorer.decisions.decide(score, item.features)
         tx = item.transaction
         arrival_ms = item.timestamp_ms
         decided_ms = decided_at.timestamp() * 1000.0
@@ -182,6 +240,11 @@ class BatchDecider:
                 verdict.outcome if score is not None else None,
                 scoring_us if score is not None else None,
                 None if score is not None else (error or reason_value),
+            )
+        record = None
+        if prior is None:
+            record = decision_record(
+                verdict.outcome, score, verdict.reason_codes, reason_value, model
             )
         return DecidedEvent(
             key=item.key,
@@ -229,6 +292,7 @@ class BatchDecider:
                 timings=timings,
                 milestones=milestones,
             ),
+            record=record,
         )
 
 

@@ -6,6 +6,11 @@ replay after a crash, or a re-drive) leaves both states unchanged, yet both are 
 the local store can hold an update whose changelog record died with a killed worker, and
 re-sending is what brings the changelog (what other workers restore) back in line.
 
+A card's new state is written once its micro-batch is decided, with the decision recorded in
+it (`record_decisions`), and before the decision is sent: through the same producer and
+connection, so the broker appends the state record first (requests on one connection are
+handled in order). A replay that finds its decision in the state answers with it.
+
 The states last written are also kept decoded in memory (bounded), so a card or merchant seen
 again skips reading and decoding them; the worker empties that cache whenever its partitions
 change (recovery rewrites the tables).
@@ -13,6 +18,7 @@ change (recovery rewrites the tables).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from models.features import (
@@ -36,6 +42,8 @@ class Enrichment(NamedTuple):
     merchant_view: Watermarks  # which merchant partials the merchant features summed
     event_ms: int
     replayed: bool  # the card state already held this transaction
+    prior_decision: bytes | None  # what the card state recorded for it the first time
+    txid_hash: int
 
 
 class Enricher:
@@ -52,17 +60,21 @@ class Enricher:
         self._cache_entries = cache_entries
         self._card_cache: dict[tuple[int, bytes], CardState] = {}
         self._partial_cache: dict[tuple[int, bytes], MerchantState] = {}
+        # Card states changed by events not decided yet: written by record_decisions.
+        self._unwritten: dict[tuple[int, bytes], CardState] = {}
 
     def enrich(self, transaction: Transaction, partition: int, offset: int) -> Enrichment:
         facts = facts_from_transaction(transaction)
         card_key = transaction.card_id.encode()
         card_slot = (partition, card_key)
-        state = self._card_cache.get(card_slot)
+        state = self._unwritten.get(card_slot)
+        if state is None:
+            state = self._card_cache.get(card_slot)
         if state is None:
             blob = self._cards.get(partition, card_key)
             state = CardState.decode(blob) if blob is not None else CardState.empty()
         card = card_step(state, facts, offset)
-        self._cards.set(partition, card_key, card.state.encode())
+        self._unwritten[card_slot] = card.state
         self._card_cache[card_slot] = card.state
 
         merchant_key = transaction.merchant_id.encode()
@@ -84,7 +96,26 @@ class Enricher:
             seen_watermarks((partition, own), others),
             facts.event_ms,
             card.duplicate,
+            card.state.decision_for(facts.txid_hash) if card.duplicate else None,
+            facts.txid_hash,
         )
+
+    def record_decisions(self, decided: Iterable[tuple[int, bytes, int, bytes | None]]) -> None:
+        """(partition, card key, txid digest, decision record or None) in batch order: record
+        each new decision in its card's state, then write every card state changed since the
+        last call (once per card)."""
+        unwritten = self._unwritten
+        for partition, card_key, txid_hash, record in decided:
+            if record is None:
+                continue
+            slot = (partition, card_key)
+            state = unwritten.get(slot)
+            if state is not None:
+                unwritten[slot] = state = state.with_decision(txid_hash, record)
+                self._card_cache[slot] = state
+        self._unwritten = {}
+        for (partition, card_key), state in unwritten.items():
+            self._cards.set(partition, card_key, state.encode())
 
     def write_pending(self) -> None:
         """Once per micro-batch: bound the memory held (the tables write to their local
@@ -96,7 +127,8 @@ class Enricher:
 
     def forget(self) -> None:
         """Drop what is held in memory: the tables' partitions changed (a rebalance, a
-        recovery), so only the local stores may be read from now on."""
+        recovery), so only the local stores may be read from now on. States of events not
+        decided yet stay until their batch is (record_decisions)."""
         self._cards.write_pending()
         self._partials.write_pending()
         self._card_cache = {}

@@ -99,6 +99,8 @@ class DecisionStage:
                 enriched.event_ms,
                 received_at,
                 time.time(),
+                enriched.txid_hash,
+                enriched.prior_decision,
             )
         )
 
@@ -110,6 +112,12 @@ class DecisionStage:
             return
         batch, self.pending = self.pending, []
         decided, scoring_us = self.decider.decide(batch)
+        # The card states, with the decisions recorded, go out before the decisions: a replay
+        # must find the decision it would otherwise contradict.
+        self._enricher.record_decisions(
+            (item.partition, item.key, item.txid_hash, event.record)
+            for item, event in zip(batch, decided, strict=True)
+        )
         send = self._output.send
         decisions_topic, log_topic = self._decisions_topic, self._log_topic
         for event in decided:

@@ -71,10 +71,11 @@ def build_worker(settings: Settings) -> Worker:
     app = create_app(settings)
     metrics = StreamMetrics()
     client_id = f"{settings.app_id}-{settings.worker_id}"
-    # Delivery reports for failures only: a Python callback per record costs ~1-2 µs here.
-    output = OutputProducer(
-        settings.kafka_bootstrap, client_id=client_id, **{"delivery.report.only.error": True}
-    )
+    # Decisions, scoring logs and the card states they were recorded in share one producer:
+    # one connection to a partition's leader, so a decision is appended after its card state
+    # (stream/decision_path/enrich.py). The card table needs every delivery report (the
+    # offsets it persists): ~1-2 µs of callback per record.
+    output = OutputProducer(settings.kafka_bootstrap, client_id=client_id)
     changelog = OutputProducer(
         settings.kafka_bootstrap,
         client_id=f"{client_id}-changelog",
@@ -83,7 +84,7 @@ def build_worker(settings: Settings) -> Worker:
             "linger.ms": settings.changelog_linger_ms,
         },
     )
-    cards = TableStore(_raw_table(app, CARD_STATE_TABLE, settings.partitions), changelog)
+    cards = TableStore(_raw_table(app, CARD_STATE_TABLE, settings.partitions), output)
     partials_table = _raw_table(app, MERCHANT_PARTIALS_TABLE, settings.partitions)
     partials = TableStore(partials_table, changelog)
 

@@ -24,7 +24,8 @@ def test_short_chaos_run_loses_nothing(test_package: Path, tmp_path: Path) -> No
     print(
         f"chaos: {len(result.log.kills)} kills, {len(result.log.broker_restarts)} broker "
         f"restart(s), {outcomes.inputs} in, {outcomes.decided} decided, "
-        f"{outcomes.duplicate_decisions} duplicates, lag {result.lag}"
+        f"{outcomes.duplicate_decisions} duplicates ({outcomes.conflicting_duplicates} "
+        f"conflicting), lag {result.lag}"
     )
     assert len(result.log.kills) == 2
     assert len(result.log.broker_restarts) == 1
@@ -33,6 +34,7 @@ def test_short_chaos_run_loses_nothing(test_package: Path, tmp_path: Path) -> No
     assert outcomes.without_outcome == []
     assert outcomes.decided == plan.events
     assert outcomes.duplicates_after_dedupe == 0
+    assert outcomes.conflicting_duplicates == 0  # a replay repeats its first decision
     assert result.parity.equal, (
         result.parity.card_mismatches[:5],
         result.parity.merchant_mismatches[:5],

@@ -9,13 +9,14 @@ from typing import Any
 from models.decision import FallbackMode
 from models.features import (
     FEATURE_NAMES,
+    CardState,
     MerchantState,
     apply_to_partial,
     facts_from_transaction,
     merchant_view_features,
 )
 from schemas import DeadLetter, Decision, ScoringLogRecord, Transaction
-from stream.decision_path.deciding import BatchDecider
+from stream.decision_path.deciding import BatchDecider, read_decision_record
 from stream.decision_path.enrich import Enricher
 from stream.decision_path.intake import input_decoder
 from stream.decision_path.merchant_view import MerchantView
@@ -105,6 +106,7 @@ def test_a_replayed_record_resends_both_states_unchanged_and_is_not_applied_twic
     cards, partials = RecordingStore(), RecordingStore()
     stage, _, metrics, _ = _stage(cards, partials)
     stage.take(value, key, 2, 10, 1_000)
+    stage.flush()
     first_card, first_partial = cards.changelog[-1], partials.changelog[-1]
     # The worker dies before these changelog records are delivered, restarts and replays.
     cards.changelog.clear()
@@ -116,6 +118,32 @@ def test_a_replayed_record_resends_both_states_unchanged_and_is_not_applied_twic
     assert partials.changelog == [first_partial]
     assert sum(MerchantState.decode(first_partial[2]).coarse_count) == 1
     assert metrics.registry.get_sample_value("fraud_replayed_events_total") == 1
+
+
+def test_a_card_state_is_written_after_its_batch_is_decided_with_the_decisions_in_it() -> None:
+    events = simulated_events(seed=3, limit=40)
+    cards = RecordingStore()
+    stage, output, _, _ = _stage(cards)
+    for offset, (key, value) in enumerate(events):
+        stage.take(value, key, 0, offset, 1_000)
+    assert cards.changelog == []  # nothing written before the batch is decided
+    stage.flush()
+    # One write per card of the batch, holding the decision of each of its transactions.
+    written = {key: CardState.decode(blob) for _, key, blob in cards.changelog}
+    assert len(cards.changelog) == len(written) == len({key for key, _ in events})
+    for decision in map(Decision.model_validate_json, output.on(SETTINGS.topics.decisions)):
+        txid = facts_from_transaction(
+            Transaction.model_validate_json(
+                next(
+                    v
+                    for _, v in events
+                    if json.loads(v)["transaction_id"] == decision.transaction_id
+                )
+            )
+        ).txid_hash
+        recorded = written[decision.card_id.encode()].decision_for(txid)
+        assert recorded is not None
+        assert read_decision_record(recorded).outcome == decision.outcome.value
 
 
 def test_merchant_features_sum_every_partitions_partial_and_the_log_says_which() -> None:

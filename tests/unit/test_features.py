@@ -17,7 +17,13 @@ from models.features import (
     facts_from_transaction,
     merchant_step,
 )
-from models.features.card import CARD_HORIZON_MS, DAY_MS, HOUR_MS, MAX_CARD_ENTRIES
+from models.features.card import (
+    CARD_HORIZON_MS,
+    DAY_MS,
+    HOUR_MS,
+    MAX_CARD_ENTRIES,
+    MAX_KEPT_DECISIONS,
+)
 from models.features.facts import TxFacts, epoch_ms, make_facts
 from models.features.offline import FeatureReplayer, build_feature_matrix
 from schemas.transaction import Transaction
@@ -210,3 +216,22 @@ def test_replayer_matrix_has_one_row_per_event_in_feature_order() -> None:
     assert [matrix[i, card_count_1h] for i in range(6)] == [0, 0, 0, 1, 1, 1]
     replayer = FeatureReplayer()
     assert replayer.step(events[0], 0)[FEATURE_NAMES.index("amount")] == 20.0
+
+
+def test_card_state_keeps_the_last_decisions_through_encoding_and_ignores_them_in_equality() -> (
+    None
+):
+    state = CardState.empty()
+    for txid in range(1, 12):
+        state = state.with_decision(txid, f"decision-{txid}".encode())
+    decoded = CardState.decode(state.encode())
+    kept = [txid for txid in range(1, 12) if decoded.decision_for(txid) is not None]
+    assert kept == list(range(12 - MAX_KEPT_DECISIONS, 12))  # the most recent ones
+    assert decoded.decision_for(11) == b"decision-11"
+    assert decoded.with_decision(11, b"again").decision_for(11) == b"again"
+    assert decoded == CardState.empty()  # what recomputation compares: the entries only
+
+
+def test_card_state_of_the_first_format_still_decodes() -> None:
+    version_1 = b"\x01\x00\x00"  # format 1, no entries, nothing after the countries
+    assert CardState.decode(version_1).decisions == b""

@@ -1,0 +1,105 @@
+"""One transaction, one decision: a replay is answered with the decision its card state recorded,
+even when deciding it again would give another answer (here: past the latency budget)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from models.decision import FallbackMode
+from models.scoring import open_package
+from schemas import Decision, ModelRef
+from stream.decision_path.deciding import BatchDecider, Champion
+from stream.decision_path.enrich import Enricher
+from stream.decision_path.intake import input_decoder
+from stream.decision_path.merchant_view import MerchantView
+from stream.decision_path.metrics import StreamMetrics
+from stream.decision_path.stage import DecisionStage
+from stream.engine.state_stores import DictStore
+from stream.settings import Settings
+from tests.support.model_builds import TEST_KEY, build_small, small_world
+from tests.support.stream_setup import simulated_events
+from tests.unit.test_decision_stage import CollectedOutput
+
+SETTINGS = Settings()
+BUDGET_MS = 50.0
+
+
+@pytest.fixture(scope="module")
+def champion(tmp_path_factory: pytest.TempPathFactory) -> Champion:
+    root: Path = tmp_path_factory.mktemp("replay-package")
+    package = build_small(small_world(root), root / "registry")
+    return Champion(open_package(package, TEST_KEY))
+
+
+def _stage(
+    champion: Champion, cards: DictStore, budget_ms: float = BUDGET_MS
+) -> tuple[DecisionStage, CollectedOutput]:
+    output = CollectedOutput()
+    stage = DecisionStage(
+        SETTINGS,
+        input_decoder(SETTINGS, "test-worker"),
+        Enricher(cards, DictStore(), MerchantView(4)),
+        BatchDecider(champion, FallbackMode.RULES_ONLY, budget_ms, SETTINGS.topics.transactions),
+        output,  # type: ignore[arg-type]
+        StreamMetrics(),
+    )
+    return stage, output
+
+
+def _decide(stage: DecisionStage, output: CollectedOutput, arrival_ms: int) -> list[Decision]:
+    output.sent.clear()
+    for offset, (key, value) in enumerate(simulated_events(seed=5, limit=30)):
+        stage.take(value, key, 1, 500 + offset, arrival_ms)
+    stage.flush()
+    return [Decision.model_validate_json(v) for v in output.on(SETTINGS.topics.decisions)]
+
+
+def _what_was_decided(decisions: list[Decision]) -> list[tuple[object, ...]]:
+    return [
+        (d.decision_id, d.outcome, d.score, d.reason_codes, d.model, d.fallback_reason)
+        for d in decisions
+    ]
+
+
+def test_a_replay_past_the_budget_gets_the_first_decision_again(champion: Champion) -> None:
+    cards = DictStore()
+    # In time whatever the machine's load: the first worker's budget is generous.
+    stage, output = _stage(champion, cards, budget_ms=60_000)
+    arrival_ms = int(time.time() * 1000)
+    first = _decide(stage, output, arrival_ms)
+    assert all(d.score is not None for d in first)  # scored by the model
+
+    time.sleep(2 * BUDGET_MS / 1000)  # the same records, now older than the budget
+    restarted, replay_output = _stage(champion, cards)  # a new worker on the same state
+    replayed = _decide(restarted, replay_output, arrival_ms)
+
+    assert _what_was_decided(replayed) == _what_was_decided(first)
+    assert all(d.timings.scoring_us == 0 for d in replayed)  # answered, not scored again
+
+
+def test_without_its_recorded_decision_a_late_replay_falls_back(champion: Champion) -> None:
+    """What the recorded decision prevents: the same records, decided again, disagree."""
+    stage, output = _stage(champion, DictStore(), budget_ms=60_000)
+    arrival_ms = int(time.time() * 1000)
+    first = _decide(stage, output, arrival_ms)
+    time.sleep(2 * BUDGET_MS / 1000)
+    lost_state, lost_output = _stage(champion, DictStore())
+    again = _decide(lost_state, lost_output, arrival_ms)
+    assert {d.fallback_reason for d in again} == {"latency_budget_exceeded"}
+    assert _what_was_decided(again) != _what_was_decided(first)
+
+
+def test_a_replay_under_another_model_is_decided_again_by_it(champion: Champion) -> None:
+    cards = DictStore()
+    stage, output = _stage(champion, cards, budget_ms=60_000)
+    first = _decide(stage, output, int(time.time() * 1000))
+    other = Champion(champion.scorer)
+    other.ref = ModelRef(name=champion.ref.name, version="2.0.0", content_hash="f" * 64)
+    restarted, replay_output = _stage(other, cards, budget_ms=60_000)
+    replayed = _decide(restarted, replay_output, int(time.time() * 1000))
+    assert [d.decision_id for d in replayed] == [d.decision_id for d in first]
+    assert {d.model for d in replayed} == {other.ref}
+    assert all(d.timings.scoring_us > 0 for d in replayed)
