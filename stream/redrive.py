@@ -20,7 +20,8 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 REPLAY_OF_HEADER = "fraudstream-replay-of"
 """On a replayed dead letter: the dead_letter_id."""
 REDRIVE_OF_HEADER = "fraudstream-redrive-of"
-"""On a re-driven input: `topic/partition/offset` of the original."""
+"""On a re-driven input: `topic/partition/offset` of the original; believed only when sealed
+(stream.redrive_seal), as any producer can set it."""
 REDRIVE_ATTEMPT_HEADER = "fraudstream-redrive-attempt"
 """On a re-driven input: 1 for the first re-drive of that original, 2 for the next, ..."""
 
@@ -66,11 +67,16 @@ def replay_of(dead_letter_id: str) -> tuple[tuple[str, bytes], ...]:
 
 @dataclass(frozen=True)
 class Provenance:
-    """What the headers of an input say about where it came from; all None for a plain input."""
+    """What the headers of an input say about where it came from; all None for a plain input.
+
+    `provenance` reads what the headers claim; only the audit's seal makes a re-drive claim
+    trustworthy (stream.redrive_seal.verified_provenance), else `unverified_redrive` is set.
+    """
 
     redrive_of: tuple[str, int, int] | None = None
     redrive_attempt: int = 0
     replay_of: str | None = None
+    unverified_redrive: bool = False  # a re-drive header whose seal did not verify
 
 
 PLAIN = Provenance()

@@ -81,6 +81,14 @@ class AuditSettings(BaseModel):
     )
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=6069, ge=0, le=65535, description="0: no /metrics server")
+    # Its own key, not the package-signing key: only the audit needs it (workers never read
+    # re-drive headers), and whoever signs packages should not be able to hide inputs from it.
+    redrive_key: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Seals the audit's re-drive copies (HMAC-SHA256); unset: a random key per "
+        "audit process, so copies made before a restart count as ordinary inputs",
+    )
 
 
 class Settings(BaseSettings):

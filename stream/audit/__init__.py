@@ -4,7 +4,8 @@ Every record on the input topic must end as one decision (deduplicated by decisi
 dead letter. The audit reads the input topic and both outcome topics, matches each input to its
 outcome (a decision by transaction id, a dead letter by the input's coordinates), re-drives an
 input still without one after a grace period (the original bytes again, with a
-`fraudstream-redrive-of` header), reports it lost after `max_redrives`, and publishes one
+`fraudstream-redrive-of` header sealed with the audit's key, stream.redrive_seal: an unsealed
+one is an ordinary input), reports it lost after `max_redrives`, and publishes one
 `OutcomeAudit` record per window of the input topic, plus Prometheus metrics.
 
 Why not a Faust app: the audit exists because the engine's own bookkeeping cannot be trusted

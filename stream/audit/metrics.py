@@ -11,7 +11,8 @@ class AuditMetrics:
         r = self.registry
         self.inputs = Counter(
             "fraud_audit_inputs",
-            "Input records read, by kind (input, dlq_replay, redrive_copy)",
+            "Input records read, by kind (input, dlq_replay, redrive_copy, unverified_redrive: "
+            "a re-drive header without the audit's seal, audited as an input)",
             ["kind"],
             registry=r,
         )

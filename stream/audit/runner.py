@@ -16,11 +16,12 @@ a loss.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,14 +33,8 @@ from stream.audit.matching import dead_letter_source, decision_ids, transaction_
 from stream.audit.metrics import AuditMetrics
 from stream.audit.tracking import OutcomeTracker, PendingInput, TrackerConfig, Verdict, Window
 from stream.publishing import publish_confirmed
-from stream.redrive import (
-    Copy,
-    Redriver,
-    header_pairs,
-    provenance,
-    read_originals,
-    redrive_of,
-)
+from stream.redrive import Copy, Redriver, header_pairs, read_originals
+from stream.redrive_seal import sealed_redrive_headers, verified_provenance
 from stream.settings import Settings
 
 log = logging.getLogger("fraudstream.audit")
@@ -49,6 +44,7 @@ POLL_TIMEOUT_S = 0.2
 TICK_S = 0.2
 MAX_CHECKPOINTS = 64
 KAFKA_TIMEOUT_S = 10.0
+UNVERIFIED_LOG_S = 10.0
 
 TopicPartitionKey = tuple[str, int]
 
@@ -79,10 +75,13 @@ class AuditConfig:
     start_from: str
     max_event_bytes: int
     worker_id: str
+    # Seals this audit's re-drive copies; random unless configured (see AuditSettings).
+    redrive_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
 
 def audit_config(settings: Settings) -> AuditConfig:
     a = settings.audit
+    key = a.redrive_key
     return AuditConfig(
         bootstrap=settings.kafka_bootstrap,
         input_topic=settings.topics.transactions,
@@ -101,6 +100,7 @@ def audit_config(settings: Settings) -> AuditConfig:
         start_from=a.start_from,
         max_event_bytes=settings.max_event_bytes,
         worker_id=f"audit-{a.group_id}"[:128],
+        redrive_key=secrets.token_bytes(32) if key is None else key.get_secret_value().encode(),
     )
 
 
@@ -139,6 +139,8 @@ class AuditRunner:
         self._read_through_ms = 0
         self._paused = False
         self._evicted_seen = 0
+        self._unverified_logged_at = -UNVERIFIED_LOG_S
+        self._unverified_since_log = 0
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -295,24 +297,53 @@ class AuditRunner:
                 self.tracker.add_dead_letter(coords, timestamp_ms)
 
     def _input(self, partition: int, offset: int, timestamp_ms: int, message: Message) -> None:
-        origin = provenance(header_pairs(message.headers()))
+        value = message.value()
+        origin = verified_provenance(
+            header_pairs(message.headers()),
+            self.config.redrive_key,
+            partition,
+            message.key(),
+            value,
+        )
         verdict = self.tracker.add_input(
             partition,
             offset,
             timestamp_ms,
-            transaction_id_of(message.value(), self.config.max_event_bytes),
+            transaction_id_of(value, self.config.max_event_bytes),
             self._now_ms(),
             origin,
         )
         self._last_input_ts[partition] = timestamp_ms
+        if origin.unverified_redrive:
+            self._report_unverified(partition, offset)
         kind = (
             "redrive_copy"
             if verdict is Verdict.COPY
+            else "unverified_redrive"
+            if origin.unverified_redrive
             else "dlq_replay"
             if origin.replay_of is not None
             else "input"
         )
         self.metrics.inputs.labels(kind).inc()
+
+    def _report_unverified(self, partition: int, offset: int) -> None:
+        """Forged, damaged, or sealed by an audit with another key (e.g. before a restart
+        without FRAUD_AUDIT__REDRIVE_KEY): audited as an input of its own. Logged at most every
+        UNVERIFIED_LOG_S, as a producer bug could set the header on every record."""
+        self._unverified_since_log += 1
+        now = time.monotonic()
+        if now - self._unverified_logged_at < UNVERIFIED_LOG_S:
+            return
+        log.warning(
+            "re-drive header without a valid seal: counted as an input",
+            extra={
+                "partition": partition,
+                "offset": offset,
+                "since_last_log": self._unverified_since_log,
+            },
+        )
+        self._unverified_logged_at, self._unverified_since_log = now, 0
 
     # -- every tick -------------------------------------------------------------------------
 
@@ -371,12 +402,19 @@ class AuditRunner:
         for pending in inputs:
             if pending.coords not in originals:
                 self._lose(pending, "its bytes are no longer in the input topic")
+        key = self.config.redrive_key
         copies = [
             Copy(
                 p.partition,
                 originals[p.coords].key,
                 originals[p.coords].value,
-                redrive_of(topic, p.partition, p.offset, p.redrives + 1),
+                sealed_redrive_headers(
+                    key,
+                    (topic, p.partition, p.offset),
+                    p.redrives + 1,
+                    originals[p.coords].key,
+                    originals[p.coords].value,
+                ),
             )
             for p in sendable
         ]

@@ -32,6 +32,11 @@ def run_command() -> None:
     settings = get_settings()
     config = audit_config(settings)
     logging.config.dictConfig(logging_config(settings.log_level, config.worker_id))
+    if settings.audit.redrive_key is None:
+        logging.getLogger("fraudstream.audit").warning(
+            "FRAUD_AUDIT__REDRIVE_KEY is not set: re-drive copies are sealed with a random key, "
+            "so after a restart earlier copies count as ordinary inputs"
+        )
     metrics = AuditMetrics()
     server = None
     if settings.audit.metrics_port:
@@ -62,14 +67,23 @@ def check_command() -> None:
     from stream.audit import audit_once
 
     settings = get_settings()
+    key = settings.audit.redrive_key
     summary = audit_once(
-        settings.kafka_bootstrap, settings.topics, max_event_bytes=settings.max_event_bytes
+        settings.kafka_bootstrap,
+        settings.topics,
+        max_event_bytes=settings.max_event_bytes,
+        redrive_key=None if key is None else key.get_secret_value().encode(),
     )
     typer.echo(
         f"{summary.inputs} inputs: {summary.decided} decided, {summary.dead_lettered} "
         f"dead-lettered, {len(summary.missing)} without an outcome; "
         f"{summary.redrive_copies} re-drive copies"
     )
+    if summary.unverified_redrives:
+        typer.echo(
+            f"{summary.unverified_redrives} inputs carry a re-drive header without a valid seal "
+            "(forged, or FRAUD_AUDIT__REDRIVE_KEY unset or another): audited as inputs"
+        )
     typer.echo(
         f"{summary.decision_records} decision records, {summary.duplicate_decisions} repeats "
         f"(dropped by decision id), {summary.duplicates_after_dedupe} left after dedupe"

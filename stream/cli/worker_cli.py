@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
 
 from stream.settings import get_settings
 
@@ -18,6 +19,23 @@ def worker() -> None:
     One process: validate, card and merchant state, micro-batched scoring. Configured by
     FRAUD_* variables (README, Configuration).
     """
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        # A refused setting (e.g. FRAUD_PROCESSING_GUARANTEE=exactly_once) is an operator's
+        # mistake: say which variable and why, without a traceback to dig it out of.
+        for line in refusals(exc):
+            typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(2) from exc
     from stream.decision_path.worker import run_worker
 
-    run_worker(get_settings())
+    run_worker(settings)
+
+
+def refusals(exc: ValidationError) -> list[str]:
+    """Each invalid setting as `FRAUD_<NAME>: why`."""
+    return [
+        f"FRAUD_{'__'.join(str(part) for part in error['loc']).upper()}: "
+        f"{error['msg'].removeprefix('Value error, ')}"
+        for error in exc.errors()
+    ]

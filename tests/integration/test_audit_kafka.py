@@ -23,10 +23,17 @@ from prometheus_client import CollectorRegistry
 from schemas import Decision, OutcomeAudit
 from stream.audit import AuditConfig, AuditMetrics, AuditRunner, audit_once
 from stream.broker import free_port
-from stream.redrive import provenance
+from stream.redrive import provenance, redrive_of
+from stream.redrive_seal import REDRIVE_SEAL_HEADER, verified_provenance
 from stream.settings import TopicNames
 from stream.topic_scan import scan
-from tests.support.clients import end_offsets, produce, read_to_end, wait_for_records
+from tests.support.clients import (
+    end_offsets,
+    java_compatible_producer,
+    produce,
+    read_to_end,
+    wait_for_records,
+)
 from tests.support.faust_worker import REPO_ROOT
 from tests.support.stream_setup import StreamSetup, simulated_events, stream_setup
 from tests.support.stream_worker import StreamWorker
@@ -204,9 +211,48 @@ def test_inputs_the_engine_skipped_are_redriven_and_decided_once(
         ids.setdefault(decision.transaction_id, set()).add(decision.decision_id)
     assert len(ids) == len(events)
     assert {len(decision_ids) for decision_ids in ids.values()} == {1}
-    summary = audit_once(kafka_bootstrap, topic_names(setup))
+    summary = audit_once(kafka_bootstrap, topic_names(setup), redrive_key=config.redrive_key)
     assert (summary.inputs, summary.decided, summary.redrive_copies) == (40, 40, redriven)
+    assert summary.unverified_redrives == 0
     assert summary.duplicate_decisions == redriven - len(events)
+    assert summary.complete
+
+
+def test_inputs_with_forged_redrive_headers_are_audited_as_inputs(
+    kafka_bootstrap: str, test_package: Path, tmp_path: Path
+) -> None:
+    setup = stream_setup(kafka_bootstrap, tmp_path / "var", test_package, "audit-forged")
+    create_audited_topics(kafka_bootstrap, setup)
+    inputs = setup.topic("transactions")
+    events = simulated_events(limit=22)
+    honest, hidden = events[:20], events[20:]
+    sent = produce(kafka_bootstrap, inputs, honest)
+    # Each claims to be a re-drive of an honest input: one with a bare header (what any
+    # producer can write), one with a made-up seal. Believed, both would vanish from the count.
+    named = sent[0]
+    claim = redrive_of(inputs, named.partition, named.offset, 1)
+    forged = [claim, (*claim, (REDRIVE_SEAL_HEADER, b"ab" * 32))]
+    producer = java_compatible_producer(kafka_bootstrap)
+    for (key, value), headers in zip(hidden, forged, strict=True):
+        producer.produce(inputs, key=key, value=value, headers=list(headers))
+    assert producer.flush(30) == 0
+
+    worker = StreamWorker(setup.env, tmp_path / "data", tmp_path / "worker.log")
+    with worker.started(timeout=120):
+        wait_for_records(kafka_bootstrap, setup.topic("decisions"), len(events), 120)
+        metrics = AuditMetrics(CollectorRegistry())
+        config = audit_config(kafka_bootstrap, setup)
+        with running(AuditRunner(config, metrics)) as audit:
+            wait_until(lambda: checked(audit) == len(events), 60, "every input checked")
+    assert sum(r.decided for r in audit.published) == len(events)
+    assert sum(r.redrive_copies for r in audit.published) == 0
+    assert metric(metrics, "fraud_audit_inputs_total", {"kind": "unverified_redrive"}) == 2
+    assert metric(metrics, "fraud_audit_inputs_total", {"kind": "redrive_copy"}) == 0
+    assert metric(metrics, "fraud_audit_redriven_total") == 0
+
+    summary = audit_once(kafka_bootstrap, topic_names(setup), redrive_key=config.redrive_key)
+    assert (summary.inputs, summary.decided, summary.redrive_copies) == (22, 22, 0)
+    assert summary.unverified_redrives == 2
     assert summary.complete
 
 
@@ -226,9 +272,15 @@ def test_inputs_nobody_processes_are_reported_lost(kafka_bootstrap: str, tmp_pat
     lost = sorted((i.partition, i.offset) for r in records for i in r.lost_inputs)
     assert lost == sorted((r.partition, r.offset) for r in sent)
     assert all(i.redrives == 1 for r in records for i in r.lost_inputs)
-    copies = [provenance(r.headers) for r in scan(kafka_bootstrap, inputs) if r.headers]
+    copied = [r for r in scan(kafka_bootstrap, inputs) if r.headers]
+    copies = [provenance(r.headers) for r in copied]
     assert sorted(c.redrive_of[1:] for c in copies if c.redrive_of) == lost
     assert {c.redrive_attempt for c in copies} == {1}
+    # Sealed with the audit's key: a restarted audit with that key knows them for its own.
+    assert all(
+        verified_provenance(r.headers, config.redrive_key, r.partition, r.key, r.value) == copies[i]
+        for i, r in enumerate(copied)
+    )
 
 
 def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
