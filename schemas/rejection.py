@@ -174,7 +174,18 @@ def explain_json_failure(raw: bytes, message: str) -> Rejection:
     return Rejection(ErrorCategory.NOT_JSON, f"not well-formed JSON: {reason}")
 
 
-def truncate(detail: str) -> str:
-    if len(detail) <= MAX_DETAIL_CHARS:
-        return detail
-    return detail[: MAX_DETAIL_CHARS - 15] + " ... (truncated)"
+_TRUNCATED = " ... (truncated)"
+
+
+def truncate(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """`text` cut to at most `limit` characters, marked as cut when it was."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(_TRUNCATED)] + _TRUNCATED
+
+
+def shown_key(key: bytes | None) -> str:
+    """A record key as a detail shows it: whole when short, else its start and its size."""
+    if key is None or len(key) <= MAX_INPUT_CHARS:
+        return repr(key)
+    return f"{key[:MAX_INPUT_CHARS]!r}... ({len(key)} bytes)"
