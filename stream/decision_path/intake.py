@@ -25,6 +25,7 @@ def input_decoder(settings: Settings, actor: str) -> Decoder[Transaction]:
     limits = DecodeLimits(
         max_bytes=settings.max_event_bytes,
         max_future_skew=timedelta(seconds=settings.max_future_skew_s),
+        max_past_age=timedelta(seconds=settings.max_event_age_s),
     )
     return transaction_decoder(actor, limits)
 
