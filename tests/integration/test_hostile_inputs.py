@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,8 +21,8 @@ from schemas.dead_letter import MAX_KEY_BYTES, dead_letter_id_for
 from schemas.export import DEFAULT_OUT_DIR
 from stream.audit import audit_once
 from stream.settings import TopicNames
+from tests.support.cli import run_cli
 from tests.support.clients import java_compatible_producer, wait_for_records
-from tests.support.faust_worker import REPO_ROOT
 from tests.support.stream_setup import simulated_events, stream_setup
 from tests.support.stream_worker import StreamWorker
 
@@ -98,18 +96,6 @@ def _produce(
     return [landed[index] for index in range(len(records))]
 
 
-def _dlq_list(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stream.cli", "dlq", "list", "--limit", "100"],
-        env={**os.environ, **env},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_hostile_records_each_get_one_valid_dead_letter(
     kafka_bootstrap: str, test_package: Path, tmp_path: Path
 ) -> None:
@@ -149,7 +135,7 @@ def test_hostile_records_each_get_one_valid_dead_letter(
         else:
             assert letter.source.key == key
 
-    listed = _dlq_list(setup.env)
+    listed = run_cli(setup.env, "dlq", "list", "--limit", "100")
     assert listed.returncode == 0, listed.stderr
     assert f"{len(hostile)} dead letters" in listed.stdout
     assert "not dead letters" not in listed.stderr
