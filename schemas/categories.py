@@ -3,6 +3,16 @@
 The codec checks in this order and the first failure decides the category:
 transport (empty, too_large, too_deep, not_utf8, not_json), then shape (not_object), then the
 schema version, then the fields in contract order, then the event-time window.
+
+One rule decides a field's category, in this order:
+1. missing_field / unexpected_field: the field is absent, or present where none is allowed;
+2. non_finite_number: the value is NaN or Infinity (a JSON token, a number that overflowed to
+   one, or a decimal string spelling one), whatever type the field takes: no field accepts one;
+3. wrong_type: the value's JSON type (string, number, integer, boolean, object, array, null) is
+   not one the field takes, e.g. a number for a string field or for a code list of strings;
+4. out_of_range: right type, but a number or a length outside its bounds;
+5. invalid_value: right type and size, but not an allowed value (pattern, code list, enum,
+   format); timestamps have their own invalid_timestamp / naive_timestamp.
 """
 
 from __future__ import annotations

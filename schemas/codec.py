@@ -37,7 +37,14 @@ from pydantic import ValidationError
 
 from schemas.base import Record
 from schemas.categories import ErrorCategory
-from schemas.dead_letter import DeadLetter, KafkaSource, dead_letter_id_for
+from schemas.dead_letter import (
+    MAX_FIELD_CHARS,
+    MAX_TOPIC_CHARS,
+    DeadLetter,
+    KafkaSource,
+    bounded_key,
+    dead_letter_id_for,
+)
 from schemas.errors import RecordRejected, UpgradeError
 from schemas.rejection import (
     Rejection,
@@ -314,44 +321,65 @@ class Decoder(Generic[R]):
     def dead_letter(
         self, raw: bytes | None, source: SourceCoords, rejection: Rejection, *, now: datetime
     ) -> DeadLetter:
-        """The dead letter for a rejected value; never raises (it falls back to an unvalidated
-        record that still carries `raw` if the coordinates themselves are unusable)."""
+        """The dead letter for a rejected value. Never raises, and always carries `raw` and the
+        source coordinates: every text the input can fill is bounded first (the detail, the
+        field path, the key), so only a bug can fail validation, and then the letter becomes a
+        valid `internal_error` one under the same id."""
+        letter_id = dead_letter_id_for(source.topic, source.partition, source.offset)
         try:
-            return DeadLetter(
-                dead_letter_id=dead_letter_id_for(source.topic, source.partition, source.offset),
-                record_type=self.record_type.__name__,
-                category=rejection.category,
-                field=rejection.field,
-                detail=truncate(rejection.detail),
-                value=raw,
-                source=KafkaSource(
-                    topic=source.topic,
-                    partition=source.partition,
-                    offset=source.offset,
-                    key=source.key,
-                    timestamp_ms=source.timestamp_ms,
-                ),
-                dead_lettered_at=now,
-                dead_lettered_by=self.worker_id,
-            )
+            return self._letter(letter_id, raw, source, rejection, now, source.topic)
         except Exception as exc:
-            return DeadLetter.model_construct(
-                schema_version=DeadLetter.SCHEMA_VERSION,
-                dead_letter_id=dead_letter_id_for(str(source[0]), -1, -1),
-                record_type=self.record_type.__name__,
-                category=ErrorCategory.INTERNAL_ERROR,
-                field=None,
-                detail=truncate(
-                    f"could not build the dead letter ({exc!r}); "
-                    f"original rejection: {rejection.category}: {rejection.detail}"
-                ),
-                value=raw,
-                source=KafkaSource.model_construct(
-                    topic=str(source[0]), partition=-1, offset=-1, key=None, timestamp_ms=None
-                ),
-                dead_lettered_at=now,
-                dead_lettered_by=self.worker_id,
+            failure = Rejection(
+                ErrorCategory.INTERNAL_ERROR,
+                f"could not build the dead letter ({exc!r}"[:1000]
+                + f"); original rejection: {rejection.category}: {rejection.detail}",
             )
+            try:  # e.g. a topic name longer than Kafka allows (a caller bug): say so, cut it
+                topic = truncate(str(source.topic), MAX_TOPIC_CHARS)
+                return self._letter(letter_id, raw, source, failure, now, topic)
+            except Exception:  # unusable coordinates (a caller bug): keep the bytes regardless
+                return DeadLetter.model_construct(
+                    schema_version=DeadLetter.SCHEMA_VERSION,
+                    dead_letter_id=letter_id,
+                    record_type=self.record_type.__name__,
+                    category=ErrorCategory.INTERNAL_ERROR,
+                    field=None,
+                    detail=truncate(failure.detail),
+                    value=raw,
+                    source=KafkaSource.model_construct(
+                        topic=str(source.topic), partition=-1, offset=-1, key=None
+                    ),
+                    dead_lettered_at=now,
+                    dead_lettered_by=self.worker_id,
+                )
+
+    def _letter(
+        self,
+        letter_id: str,
+        raw: bytes | None,
+        source: SourceCoords,
+        rejection: Rejection,
+        now: datetime,
+        topic: str,
+    ) -> DeadLetter:
+        field = rejection.field
+        return DeadLetter(
+            dead_letter_id=letter_id,
+            record_type=self.record_type.__name__,
+            category=rejection.category,
+            field=None if field is None else truncate(field, MAX_FIELD_CHARS),
+            detail=truncate(rejection.detail),
+            value=raw,
+            source=KafkaSource(
+                topic=topic,
+                partition=source.partition,
+                offset=source.offset,
+                timestamp_ms=source.timestamp_ms,
+                **bounded_key(source.key)._asdict(),
+            ),
+            dead_lettered_at=now,
+            dead_lettered_by=self.worker_id,
+        )
 
 
 # -- helpers for the failure path and the options --------------------------------------------

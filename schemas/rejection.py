@@ -9,6 +9,7 @@ decides the category; the detail lists every error, each as `path: problem`.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,7 @@ _BY_ERROR_TYPE: dict[str, ErrorCategory] = {
     # anything newer pydantic adds: the value is not an allowed one.
 }
 _SHAPE_ERRORS = {"model_type", "model_attributes_type", "dict_type"}
+_CHOICE_ERRORS = {"literal_error", "enum"}  # one of a fixed list of values (code lists, enums)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,18 +111,28 @@ def shown(value: object) -> str:
 
 
 def _explain_one(error: Any) -> tuple[ErrorCategory, str]:
+    """One error's category by the rule in `schemas.categories`: presence, then non-finite
+    numbers, then JSON type, then bounds, then allowed values."""
     kind = error["type"]
     value = error.get("input")
+    if kind == "missing":
+        return ErrorCategory.MISSING_FIELD, "required field is missing"
+    if kind == "extra_forbidden":
+        return ErrorCategory.UNEXPECTED_FIELD, "unknown field (this record forbids them)"
+    if isinstance(value, float) and not math.isfinite(value):
+        # A NaN/Infinity token (or a number that overflowed) is refused wherever it appears,
+        # whatever type the field takes: no field of any contract accepts one.
+        return ErrorCategory.NON_FINITE_NUMBER, f"not a finite number; got {shown(value)}"
     explainer = CUSTOM_ERROR_EXPLAINERS.get(kind)
     if explainer is not None:
         category, problem = explainer(value)
-    elif kind == "missing":
-        return ErrorCategory.MISSING_FIELD, "required field is missing"
-    elif kind == "extra_forbidden":
-        return ErrorCategory.UNEXPECTED_FIELD, "unknown field (this record forbids them)"
-    elif kind == "literal_error":
-        count = str(error.get("ctx", {}).get("expected", "")).count("'") // 2
-        category, problem = ErrorCategory.INVALID_VALUE, f"not one of the {count} allowed values"
+    elif kind in _CHOICE_ERRORS:
+        expected = str(error.get("ctx", {}).get("expected", ""))
+        count = expected.count("'") // 2
+        problem = f"not one of the {count} allowed values"
+        # The allowed values are strings: any other JSON type is the wrong type, not a wrong value.
+        wrong_type = count > 0 and not isinstance(value, str)
+        category = ErrorCategory.WRONG_TYPE if wrong_type else ErrorCategory.INVALID_VALUE
     else:
         category = _BY_ERROR_TYPE.get(kind, ErrorCategory.INVALID_VALUE)
         if kind in _SHAPE_ERRORS and not error["loc"]:
@@ -174,7 +186,18 @@ def explain_json_failure(raw: bytes, message: str) -> Rejection:
     return Rejection(ErrorCategory.NOT_JSON, f"not well-formed JSON: {reason}")
 
 
-def truncate(detail: str) -> str:
-    if len(detail) <= MAX_DETAIL_CHARS:
-        return detail
-    return detail[: MAX_DETAIL_CHARS - 15] + " ... (truncated)"
+_TRUNCATED = " ... (truncated)"
+
+
+def truncate(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """`text` cut to at most `limit` characters, marked as cut when it was."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(_TRUNCATED)] + _TRUNCATED
+
+
+def shown_key(key: bytes | None) -> str:
+    """A record key as a detail shows it: whole when short, else its start and its size."""
+    if key is None or len(key) <= MAX_INPUT_CHARS:
+        return repr(key)
+    return f"{key[:MAX_INPUT_CHARS]!r}... ({len(key)} bytes)"

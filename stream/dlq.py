@@ -75,7 +75,7 @@ def read_dead_letters(
     unreadable = 0
     for record in scan(bootstrap, topic, since_ms, timeout_s):
         try:
-            letter = decode_record(DeadLetter, record.value, limits=_DEAD_LETTER_LIMITS)
+            letter = decode_record(DeadLetter, record.value, limits=DEAD_LETTER_LIMITS)
         except RecordRejected:
             unreadable += 1
             continue
@@ -87,7 +87,7 @@ def read_dead_letters(
 
 
 # Dead letters hold inputs up to 1 MB, base64-encoded (see stream.topics).
-_DEAD_LETTER_LIMITS = DecodeLimits(max_bytes=4 * 1024 * 1024)
+DEAD_LETTER_LIMITS = DecodeLimits(max_bytes=4 * 1024 * 1024)
 
 
 def _when(stored: StoredDeadLetter) -> tuple[datetime, int, int]:
@@ -144,6 +144,7 @@ class Action(StrEnum):
     FORCE = "replay (forced)"  # still invalid, replayed anyway on request
     ALREADY_REPLAYED = "already replayed"
     STILL_INVALID = "still invalid"
+    KEY_NOT_KEPT = "key not kept"  # never replayed, even forced: the copy would have another key
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,12 @@ def plan_replay(
                     f"as {copy.topic}/{copy.partition}/{copy.offset}",
                 )
             )
+            continue
+        source = stored.letter.source
+        if not source.key_is_whole:
+            kept = len(source.key or b"")
+            reason = f"it keeps the first {kept} of the key's {source.key_length} bytes"
+            plan.append(Candidate(stored, Action.KEY_NOT_KEPT, reason))
             continue
         rejection = revalidate(stored.letter, decoder, now)
         if rejection is None:

@@ -10,6 +10,7 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.decision import FallbackMode
+from models.features.windows import LONGEST_WINDOW_MS, SHORTEST_WINDOW_MS
 from schemas.drift import AlertThresholds
 
 
@@ -183,7 +184,21 @@ class Settings(BaseSettings):
         "the broker; other workers see a merchant's partials this much later (a commit sends "
         "at once)",
     )
-    max_future_skew_s: float = Field(default=300.0, ge=0)
+    max_future_skew_s: float = Field(
+        default=300.0,
+        ge=0,
+        le=SHORTEST_WINDOW_MS / 1000,
+        description="Event times up to this far ahead of the worker's clock are accepted "
+        "(clock skew); later ones are dead-lettered future_timestamp. At most the shortest "
+        "feature window: a future event moves the windows' horizons forward by its lead",
+    )
+    max_event_age_s: float = Field(
+        default=LONGEST_WINDOW_MS / 1000,
+        gt=0,
+        description="Event times older than this before the worker's clock are dead-lettered "
+        "stale_timestamp. Default: the longest feature window (30 days), beyond which an event "
+        "counts in no window and its own history has expired",
+    )
     max_event_bytes: int = Field(default=65_536, ge=256)
 
     # Model package signing (HMAC-SHA256). The default is for local demos only.

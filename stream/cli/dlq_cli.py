@@ -257,10 +257,12 @@ def replay_command(
         _say_replayed(result)
     failed = sum(r.copy is None for r in results)
     skipped = sum(c.action is Action.STILL_INVALID for c in plan)
+    keyless = sum(c.action is Action.KEY_NOT_KEPT for c in plan)
     typer.echo(
         f"{len(results) - failed} replayed, {failed} failed, {skipped} skipped as still invalid"
         f"{' (--force replays them anyway)' if skipped else ''}, "
-        f"{len(plan) - len(results) - skipped} already replayed"
+        f"{keyless} not replayable (key not kept whole), "
+        f"{len(plan) - len(results) - skipped - keyless} already replayed"
     )
     if failed:
         raise typer.Exit(1)

@@ -18,7 +18,7 @@ from typing import Any
 from schemas import DeadLetter, Decoder, SourceCoords, Transaction, encode_dead_letter
 from stream.decision_path.deciding import BatchDecider, PendingEvent
 from stream.decision_path.enrich import Enricher
-from stream.decision_path.intake import key_rejection
+from stream.decision_path.intake import admit
 from stream.decision_path.metrics import StreamMetrics
 from stream.decision_path.output import OutputProducer
 from stream.settings import Settings
@@ -73,15 +73,10 @@ class DecisionStage:
         """One input record: a dead letter sent at once, or an event for the batch."""
         received_at = time.time()
         self._events_in += 1
-        now = self._now
         source = SourceCoords(self._input_topic, partition, offset, key, timestamp_ms)
-        decoded = self._decoder.decode(value, source, now=now)
+        decoded = admit(self._decoder, value, source, self._now)
         if isinstance(decoded, DeadLetter):
             self._dead_letter(decoded)
-            return
-        rejection = key_rejection(key, decoded.card_id)
-        if rejection is not None:
-            self._dead_letter(self._decoder.dead_letter(value, source, rejection, now=now))
             return
         assert value is not None and key is not None  # a decoded record with the card id as key
         enriched = self._enricher.enrich(decoded, partition, offset)

@@ -4,9 +4,6 @@ exactly once, and account for every input afterwards."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,8 +15,8 @@ from stream.audit import audit_once
 from stream.redrive import REPLAY_OF_HEADER
 from stream.settings import TopicNames
 from stream.topic_scan import scan
+from tests.support.cli import run_cli
 from tests.support.clients import produce, read_to_end, wait_for_records
-from tests.support.faust_worker import REPO_ROOT
 from tests.support.stream_setup import simulated_events, stream_setup
 from tests.support.stream_worker import StreamWorker
 from tests.support.topics import unique_topic
@@ -34,15 +31,7 @@ AHEAD_S = 25
 
 def fraudstream(env: dict[str, str], *args: str, expect: int = 0) -> str:
     """Run the real CLI in a child process with the test's settings; its stdout."""
-    done = subprocess.run(
-        [sys.executable, "-m", "stream.cli", *args],
-        env={**os.environ, **env},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_cli(env, *args)
     assert done.returncode == expect, f"{args}: {done.returncode}\n{done.stdout}\n{done.stderr}"
     return done.stdout
 

@@ -170,7 +170,19 @@ CASES: list[tuple[str, bytes | None, ErrorCategory, str | None]] = [
     ("card_id with a space", encoded(card_id="card 42"), ErrorCategory.INVALID_VALUE, "card_id"),
     ("amount a JSON number", replaced(b'"123.45"', b"123.45"), ErrorCategory.WRONG_TYPE, "amount"),
     ("amount a bool", encoded(amount=True), ErrorCategory.WRONG_TYPE, "amount"),
-    ("amount NaN token", replaced(b'"123.45"', b"NaN"), ErrorCategory.WRONG_TYPE, "amount"),
+    ("amount NaN token", replaced(b'"123.45"', b"NaN"), ErrorCategory.NON_FINITE_NUMBER, "amount"),
+    (
+        "amount Infinity token",
+        replaced(b'"123.45"', b"Infinity"),
+        ErrorCategory.NON_FINITE_NUMBER,
+        "amount",
+    ),
+    (
+        "card_id NaN token",
+        replaced(b'"card-42"', b"NaN"),
+        ErrorCategory.NON_FINITE_NUMBER,
+        "card_id",
+    ),
     ("amount 'NaN'", encoded(amount="NaN"), ErrorCategory.NON_FINITE_NUMBER, "amount"),
     ("amount 'Infinity'", encoded(amount="Infinity"), ErrorCategory.NON_FINITE_NUMBER, "amount"),
     ("amount zero", encoded(amount="0.00"), ErrorCategory.OUT_OF_RANGE, "amount"),
@@ -189,10 +201,14 @@ CASES: list[tuple[str, bytes | None, ErrorCategory, str | None]] = [
     ("amount not a number", encoded(amount="twelve"), ErrorCategory.INVALID_VALUE, "amount"),
     ("currency not ISO 4217", encoded(currency="EUX"), ErrorCategory.INVALID_VALUE, "currency"),
     ("currency lower case", encoded(currency="eur"), ErrorCategory.INVALID_VALUE, "currency"),
+    ("currency a number", encoded(currency=978), ErrorCategory.WRONG_TYPE, "currency"),
+    ("currency null", encoded(currency=None), ErrorCategory.WRONG_TYPE, "currency"),
     ("country not ISO 3166", encoded(country="XX"), ErrorCategory.INVALID_VALUE, "country"),
     ("mcc a number", encoded(mcc=5411), ErrorCategory.WRONG_TYPE, "mcc"),
     ("mcc 3 digits", encoded(mcc="541"), ErrorCategory.INVALID_VALUE, "mcc"),
     ("channel unknown", encoded(channel="PHONE"), ErrorCategory.INVALID_VALUE, "channel"),
+    ("channel a number", encoded(channel=1), ErrorCategory.WRONG_TYPE, "channel"),
+    ("entry_mode a bool", encoded(entry_mode=True), ErrorCategory.WRONG_TYPE, "entry_mode"),
     ("card_present 'yes'", encoded(card_present="yes"), ErrorCategory.WRONG_TYPE, "card_present"),
     ("card_present 1", encoded(card_present=1), ErrorCategory.WRONG_TYPE, "card_present"),
     (
@@ -414,6 +430,10 @@ def test_unusable_source_coordinates_still_give_a_dead_letter_with_the_bytes() -
     assert dead.category is ErrorCategory.INTERNAL_ERROR
     assert "empty" in dead.detail
     assert dead.value == b""
+    # still a valid record that names the input's place and has that place's id
+    assert DeadLetter.model_validate(dead.model_dump()) == dead
+    assert (dead.source.partition, dead.source.offset) == (0, 0)
+    assert dead.dead_letter_id == dead_letter_id_for(weird.topic, 0, 0)
 
 
 def test_a_naive_clock_is_a_caller_bug_and_raises() -> None:

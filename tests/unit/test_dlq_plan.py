@@ -102,3 +102,14 @@ def replay_entry(stored: StoredDeadLetter) -> DeadLetterReplay:
         replayed_by="alice@example.com",
         forced=False,
     )
+
+
+def test_a_letter_that_keeps_only_the_start_of_its_key_is_never_replayed() -> None:
+    stored = dead_letter(transaction(), b"k" * 5000, 4)
+    assert not stored.letter.source.key_is_whole
+    decoder = revalidation_decoder(settings())
+    for force in (False, True):
+        (candidate,) = plan_replay([stored], {}, decoder, NOW, force)
+        assert candidate.action is Action.KEY_NOT_KEPT
+        assert not candidate.replays
+        assert "1024 of the key's 5000 bytes" in candidate.reason
