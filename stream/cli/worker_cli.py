@@ -19,5 +19,10 @@ def worker() -> None:
     FRAUD_* variables (README, Configuration).
     """
     from stream.decision_path.worker import run_worker
+    from stream.signing_keys import DevSigningKeyRefused
 
-    run_worker(get_settings())
+    try:
+        run_worker(get_settings())
+    except DevSigningKeyRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
