@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from confluent_kafka import Producer
 
 from models.datasets import DatasetStore
 from models.package import read_manifest_unverified
@@ -40,8 +39,10 @@ from models.training.quick import TRAINING_CONFIG
 from schemas import DeadLetter, Decision, ScoringLogRecord
 from stream.broker import BrokerConfig, KafkaBroker, free_ports
 from stream.chaos.workers import WorkerProcess
+from stream.kafka_clients import new_producer
 from stream.replay import read_topic
 from stream.settings import Settings, TopicNames
+from stream.signing_keys import run_signing_key
 
 LIVE_EVENTS = 5_000
 LIVE_RATE = 250  # events per second, beside the drift monitor, on the same machine
@@ -55,7 +56,7 @@ def say(text: str) -> None:
 def run_demo(settings: Settings) -> None:
     root = (settings.var_dir / "demo").resolve()
     root.mkdir(parents=True, exist_ok=True)
-    key = settings.signing_key.get_secret_value()
+    key = run_signing_key(settings)
     topics = TopicNames()
     with ExitStack() as cleanup:
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -182,9 +183,7 @@ def _live_traffic(
 def _produce_paced(
     bootstrap: str, topic: str, records: Sequence[tuple[bytes | None, bytes]], rate: int
 ) -> int:
-    producer = Producer(
-        {"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 1}
-    )
+    producer = new_producer(bootstrap, {"partitioner": "murmur2_random", "linger.ms": 1})
     # Connected and with the topic's metadata first, like a payment system already running:
     # records stamped while the producer still looks the topic up would count that against
     # the worker's latency budget.

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, Message
 
 from schemas import (
     DeadLetter,
@@ -41,6 +41,7 @@ from schemas import (
 )
 from schemas.rejection import Rejection
 from stream.decision_path.intake import input_decoder, key_rejection
+from stream.kafka_clients import new_producer
 from stream.redrive import Copy, Redriver, replay_of
 from stream.settings import Settings
 from stream.topic_scan import scan
@@ -260,7 +261,7 @@ def _record(
     now: datetime,
     timeout_s: float,
 ) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
+    producer = new_producer(bootstrap, {"enable.idempotence": True, "acks": "all"})
     errors: list[str] = []
 
     def delivered(error: KafkaError | None, _message: Message) -> None:

@@ -15,7 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import KafkaError, Message, TopicPartition
+
+from stream.kafka_clients import new_consumer, new_producer
 
 REPLAY_OF_HEADER = "fraudstream-replay-of"
 """On a replayed dead letter: the dead_letter_id."""
@@ -129,16 +131,16 @@ class Redriver:
 
     def __init__(self, bootstrap: str, topic: str, client_id: str) -> None:
         self.topic = topic
-        self._producer = Producer(
+        self._producer = new_producer(
+            bootstrap,
             {
-                "bootstrap.servers": bootstrap,
                 "client.id": client_id,
                 "enable.idempotence": True,
                 "acks": "all",
                 "linger.ms": 5,
                 # Inputs up to the broker's default limit (1 MB) come back unchanged.
                 "message.max.bytes": 2 * 1024 * 1024,
-            }
+            },
         )
 
     def send(self, copies: Sequence[Copy], timeout_s: float = 30.0) -> list[int | str]:
@@ -179,13 +181,13 @@ def read_originals(
         by_partition.setdefault(wanted_partition, set()).add(wanted_offset)
     if not by_partition:
         return {}
-    consumer = Consumer(
+    consumer = new_consumer(
+        bootstrap,
         {
-            "bootstrap.servers": bootstrap,
             "group.id": f"fraudstream-redrive-read-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "enable.partition.eof": True,
-        }
+        },
     )
     found: dict[Coords, Original] = {}
     try:

@@ -14,7 +14,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
 from models.features import (
     CardFeatures,
@@ -27,6 +27,7 @@ from models.features import (
     merchant_view_features,
 )
 from schemas import ScoringLogRecord, Transaction
+from stream.kafka_clients import new_consumer
 from stream.settings import Settings
 from stream.topic_scan import positions_reached
 from stream.topics import CARD_STATE_TABLE, MERCHANT_PARTIALS_TABLE, changelog_topic
@@ -42,13 +43,13 @@ class TopicRecord:
 
 def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[TopicRecord]:
     """Every record now in `topic`, ordered by (partition, offset)."""
-    consumer = Consumer(
+    consumer = new_consumer(
+        bootstrap,
         {
-            "bootstrap.servers": bootstrap,
             "group.id": f"fraudstream-replay-{time.time_ns()}",
             "enable.auto.commit": False,
             "enable.partition.eof": False,
-        }
+        },
     )
     try:
         partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.decision import FallbackMode
@@ -92,6 +92,64 @@ class AuditSettings(BaseModel):
     )
 
 
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"]
+DEV_SIGNING_KEY = "fraudstream-dev-signing-key-change-me"
+
+
+class KafkaSecurity(BaseModel):
+    """How every Kafka client connects; e.g. FRAUD_KAFKA__SECURITY_PROTOCOL=SASL_SSL.
+
+    One block for Faust's clients and every confluent-kafka client alike
+    (`stream.kafka_clients` turns it into each library's terms).
+    """
+
+    model_config = {"frozen": True}
+
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_file: Path | None = Field(
+        default=None, description="PEM CA bundle the brokers' certificates are checked against"
+    )
+    ssl_cert_file: Path | None = Field(default=None, description="PEM client certificate (mTLS)")
+    ssl_key_file: Path | None = Field(default=None, description="PEM key of the client certificate")
+    ssl_key_password: SecretStr | None = None
+    ssl_check_hostname: bool = Field(
+        default=True, description="Check the broker's certificate names its host"
+    )
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol.startswith("SASL_")
+
+    @property
+    def uses_ssl(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
+    @model_validator(mode="after")
+    def _complete(self) -> KafkaSecurity:
+        # Half a configuration would silently connect another way than intended (or not at all).
+        if self.uses_sasl and (not self.sasl_username or self.sasl_password is None):
+            raise ValueError(
+                f"security_protocol {self.security_protocol} needs FRAUD_KAFKA__SASL_USERNAME "
+                "and FRAUD_KAFKA__SASL_PASSWORD"
+            )
+        if (self.ssl_cert_file is None) != (self.ssl_key_file is None):
+            raise ValueError(
+                "a client certificate needs its key: set both FRAUD_KAFKA__SSL_CERT_FILE and "
+                "FRAUD_KAFKA__SSL_KEY_FILE, or neither"
+            )
+        ssl_only = (self.ssl_ca_file, self.ssl_cert_file, self.ssl_key_password)
+        if not self.uses_ssl and any(value is not None for value in ssl_only):
+            raise ValueError(
+                f"TLS files are set but security_protocol is {self.security_protocol}: "
+                "use SSL or SASL_SSL"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     """Every knob of fraudstream; each field is read from FRAUD_<NAME> (nested: FRAUD_A__B)."""
 
@@ -105,6 +163,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("FRAUD_KAFKA_BOOTSTRAP", "KAFKA_BOOTSTRAP_SERVERS"),
         description="Comma-separated host:port list of the Kafka brokers",
     )
+    kafka: KafkaSecurity = KafkaSecurity()
     topics: TopicNames = TopicNames()
     partitions: int = Field(default=4, ge=1, description="Partitions of the input and state topics")
     replication_factor: int = Field(default=1, ge=1)
@@ -118,6 +177,10 @@ class Settings(BaseSettings):
     )
     web_host: str = Field(default="127.0.0.1", description="Bind address of /metrics, /health")
     web_port: int = Field(default=6066, ge=1, le=65535, description="Port of the web endpoints")
+    web_token: SecretStr | None = Field(
+        default=None,
+        description="When set, every web endpoint but /health wants `Authorization: Bearer <it>`",
+    )
     processing_guarantee: Literal["at_least_once"] = Field(
         default="at_least_once",
         description="Only at_least_once: outputs and state changelogs are written through "
@@ -201,10 +264,15 @@ class Settings(BaseSettings):
     )
     max_event_bytes: int = Field(default=65_536, ge=256)
 
-    # Model package signing (HMAC-SHA256). The default is for local demos only.
+    # Model package signing (HMAC-SHA256). The default is public: commands that sign or verify
+    # packages refuse it unless allow_dev_signing_key says this is a demo or a test.
     signing_key: SecretStr = Field(
-        default=SecretStr("fraudstream-dev-signing-key-change-me"),
+        default=SecretStr(DEV_SIGNING_KEY),
         description="Key that signs and verifies model packages",
+    )
+    allow_dev_signing_key: bool = Field(
+        default=False,
+        description="Accept the built-in development signing key (demos and tests only)",
     )
     mlflow_tracking_uri: str | None = Field(
         default=None,
@@ -224,6 +292,10 @@ class Settings(BaseSettings):
                 "gets its outcome, a replayed one the same decision_id (de-duplicate by it)"
             )
         return value
+
+    @property
+    def uses_dev_signing_key(self) -> bool:
+        return self.signing_key.get_secret_value() == DEV_SIGNING_KEY
 
     @property
     def worker_data_dir(self) -> Path:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
+from stream.kafka_clients import new_consumer
 from stream.redrive import Headers, header_pairs
 
 
@@ -37,13 +38,13 @@ def scan(
 ) -> Iterator[ScannedRecord]:
     """Every record of `topic` (with a timestamp ≥ `since_ms`, if given), per partition in
     offset order; partitions interleave. Raises ScanError past `timeout_s`."""
-    consumer = Consumer(
+    consumer = new_consumer(
+        bootstrap,
         {
-            "bootstrap.servers": bootstrap,
             "group.id": f"fraudstream-scan-{uuid.uuid4().hex[:8]}",  # never joined nor committed
             "enable.auto.commit": False,
             "enable.partition.eof": False,
-        }
+        },
     )
     deadline = time.monotonic() + timeout_s
     try:

@@ -10,6 +10,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
+from stream.kafka_clients import new_admin
 from stream.settings import Settings
 
 # A dead letter carries the original bytes base64-encoded (4/3 of their size) plus its
@@ -55,7 +56,7 @@ def topic_plan(settings: Settings) -> dict[str, tuple[int, dict[str, str]]]:
 
 def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
     """Create missing topics; refuse a state-bearing topic with another partition count."""
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    admin = new_admin(settings.kafka_bootstrap, security=settings.kafka)
     plan = topic_plan(settings)
     existing = admin.list_topics(timeout=timeout_s).topics
     missing = [

@@ -25,13 +25,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from schemas import LostInput, OffsetRange, OutcomeAudit, encode_record, outcome_audit_id_for
 from schemas.audit import MAX_LOST_LISTED
 from stream.audit.matching import dead_letter_source, decision_ids, transaction_id_of
 from stream.audit.metrics import AuditMetrics
 from stream.audit.tracking import OutcomeTracker, PendingInput, TrackerConfig, Verdict, Window
+from stream.kafka_clients import new_consumer, new_producer
 from stream.publishing import publish_confirmed
 from stream.redrive import Copy, Redriver, header_pairs, read_originals
 from stream.redrive_seal import sealed_redrive_headers, verified_provenance
@@ -148,18 +149,16 @@ class AuditRunner:
         """Audit until `stop` is set (or `max_seconds` passed); returns windows published."""
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
         config = self.config
-        self._consumer = Consumer(
+        self._consumer = new_consumer(
+            config.bootstrap,
             {
-                "bootstrap.servers": config.bootstrap,
                 "group.id": config.group_id,
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
                 "auto.offset.reset": "earliest",
-            }
+            },
         )
-        self._producer = Producer(
-            {"bootstrap.servers": config.bootstrap, "enable.idempotence": True, "acks": "all"}
-        )
+        self._producer = new_producer(config.bootstrap, {"enable.idempotence": True, "acks": "all"})
         self._redriver = Redriver(config.bootstrap, config.input_topic, config.worker_id)
         try:
             self._assign()

@@ -8,7 +8,7 @@ Framework-free: it starts a JVM and talks to it with confluent-kafka, nothing el
         ...  # b.bootstrap == "127.0.0.1:<port>"
 """
 
-from stream.broker.config import DEFAULT_CONTROLLER_PORT, DEFAULT_PORT, BrokerConfig
+from stream.broker.config import DEFAULT_CONTROLLER_PORT, DEFAULT_PORT, BrokerConfig, BrokerSasl
 from stream.broker.errors import (
     BrokerError,
     BrokerExitedError,
@@ -37,6 +37,7 @@ __all__ = [
     "BrokerConfig",
     "BrokerError",
     "BrokerExitedError",
+    "BrokerSasl",
     "BrokerStartTimeoutError",
     "BrokerStateError",
     "JarFetchError",

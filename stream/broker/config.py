@@ -14,6 +14,34 @@ DEFAULT_CONTROLLER_PORT = 9093
 
 
 @dataclass(frozen=True)
+class BrokerSasl:
+    """Clients must authenticate with SCRAM and are authorised by ACLs (StandardAuthorizer).
+
+    The client listener becomes SASL_PLAINTEXT (loopback: no TLS). `admin` is a super user;
+    `users` are further SCRAM users, created with the storage format and granted nothing:
+    a test gives them ACLs through the admin. Names and passwords must avoid `,=[]"`.
+    """
+
+    admin_user: str = "admin"
+    admin_password: str = "admin-secret"
+    mechanism: str = "SCRAM-SHA-512"
+    users: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def credentials(self) -> dict[str, str]:
+        """Every SCRAM user, the admin included: name → password."""
+        return {self.admin_user: self.admin_password, **self.users}
+
+    def admin_client_config(self) -> dict[str, str]:
+        """librdkafka properties of a client that connects as the admin."""
+        return {
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": self.mechanism,
+            "sasl.username": self.admin_user,
+            "sasl.password": self.admin_password,
+        }
+
+
+@dataclass(frozen=True)
 class BrokerConfig:
     """One single-node KRaft broker (broker and controller in one JVM) in `work_dir`.
 
@@ -30,6 +58,7 @@ class BrokerConfig:
     heap: str = "512m"
     node_id: int = 1
     overrides: Mapping[str, str] = field(default_factory=dict, hash=False)
+    sasl: BrokerSasl | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -102,8 +131,42 @@ def server_properties(config: BrokerConfig) -> dict[str, str]:
         "num.network.threads": "2",
         "num.io.threads": "4",
     }
+    if config.sasl is not None:
+        properties.update(sasl_properties(config, config.sasl))
     properties.update(config.overrides)
     return properties
+
+
+def sasl_properties(config: BrokerConfig, sasl: BrokerSasl) -> dict[str, str]:
+    """A SASL_PLAINTEXT client (and inter-broker) listener, SCRAM, ACLs enforced."""
+    host, listener = config.host, "SASL_PLAINTEXT"
+    mechanism = sasl.mechanism.lower()
+    return {
+        "listeners": f"{listener}://{host}:{config.port},CONTROLLER://{host}:{config.controller_port}",
+        "advertised.listeners": f"{listener}://{host}:{config.port}",
+        "inter.broker.listener.name": listener,
+        "listener.security.protocol.map": f"{listener}:{listener},CONTROLLER:PLAINTEXT",
+        "sasl.enabled.mechanisms": sasl.mechanism,
+        "sasl.mechanism.inter.broker.protocol": sasl.mechanism,
+        f"listener.name.{listener.lower()}.{mechanism}.sasl.jaas.config": (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{sasl.admin_user}" password="{sasl.admin_password}";'
+        ),
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        # The controller listener stays PLAINTEXT on loopback, so the node's own broker-to-
+        # controller requests arrive as ANONYMOUS and must be allowed; clients only ever reach
+        # the SASL listener (advertised alone).
+        "super.users": f"User:{sasl.admin_user};User:ANONYMOUS",
+        "allow.everyone.if.no.acl.found": "false",
+    }
+
+
+def scram_format_args(sasl: BrokerSasl) -> list[str]:
+    """`kafka-storage format` arguments that create the SCRAM users with the cluster."""
+    args: list[str] = []
+    for name, password in sasl.credentials().items():
+        args += ["--add-scram", f"{sasl.mechanism}=[name={name},password={password}]"]
+    return args
 
 
 def render_properties(properties: Mapping[str, str]) -> str:

@@ -11,7 +11,12 @@ from importlib import resources
 from pathlib import Path
 from types import TracebackType
 
-from stream.broker.config import BrokerConfig, render_properties, server_properties
+from stream.broker.config import (
+    BrokerConfig,
+    render_properties,
+    scram_format_args,
+    server_properties,
+)
 from stream.broker.errors import (
     BrokerError,
     BrokerExitedError,
@@ -185,8 +190,9 @@ class KafkaBroker:
                     exit_code=exit_code,
                     log_tail=report,
                 )
+            client = {} if config.sasl is None else config.sasl.admin_client_config()
             if port_accepts(config.host, config.port) and metadata_answers(
-                config.bootstrap, _cluster_id(config)
+                config.bootstrap, _cluster_id(config), client_config=client
             ):
                 return
             if time.monotonic() >= deadline:
@@ -236,7 +242,14 @@ def _format_storage(java: Path, classpath: str, config: BrokerConfig) -> None:
         java,
         classpath,
         config,
-        ["format", "-t", cluster_id[-1].strip(), "-c", str(config.properties_path)],
+        [
+            "format",
+            "-t",
+            cluster_id[-1].strip(),
+            "-c",
+            str(config.properties_path),
+            *([] if config.sasl is None else scram_format_args(config.sasl)),
+        ],
     )
 
 

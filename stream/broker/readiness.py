@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Mapping
 from typing import Any
 
 from confluent_kafka.admin import AdminClient
@@ -22,14 +23,23 @@ def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def metadata_answers(bootstrap: str, cluster_id: str | None = None, timeout: float = 3.0) -> bool:
+def metadata_answers(
+    bootstrap: str,
+    cluster_id: str | None = None,
+    timeout: float = 3.0,
+    client_config: Mapping[str, str] | None = None,
+) -> bool:
     """True when the cluster answers a metadata request and lists at least one broker.
 
     With `cluster_id`, only that cluster counts: another broker that grabbed the port first
     answers too, and must not be mistaken for the one being started.
     """
     # The stubs type config values as scalars; librdkafka's Python binding also takes a logger.
-    settings: dict[str, Any] = {"bootstrap.servers": bootstrap, "logger": _librdkafka_log}
+    settings: dict[str, Any] = {
+        **(client_config or {}),  # how to reach a secured listener (SASL)
+        "bootstrap.servers": bootstrap,
+        "logger": _librdkafka_log,
+    }
     admin = AdminClient(settings)
     try:
         metadata = admin.list_topics(timeout=timeout)

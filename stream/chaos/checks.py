@@ -6,9 +6,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 
 from schemas import DeadLetter, Decision
+from stream.kafka_clients import new_consumer
 from stream.replay import StateParity, read_topic, state_parity
 from stream.settings import Settings, TopicNames
 
@@ -77,9 +78,7 @@ def _what_was_decided(decision: Decision) -> tuple[object, ...]:
 
 def committed_lag(bootstrap: str, group: str, topic_names: list[str]) -> dict[str, int]:
     """Records between the group's committed offsets and the end, per topic."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
-    )
+    consumer = new_consumer(bootstrap, {"group.id": group, "enable.auto.commit": False})
     try:
         lag: dict[str, int] = {}
         for topic in topic_names:

@@ -12,12 +12,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, Message
 
 from schemas import Decision
 from stream.broker import BrokerConfig, KafkaBroker, free_ports
 from stream.chaos.checks import Outcomes, outcomes, table_parity, wait_for_zero_lag
 from stream.chaos.workers import WorkerProcess
+from stream.kafka_clients import new_producer
 from stream.replay import StateParity, read_topic
 from stream.settings import Settings, TopicNames
 
@@ -135,15 +136,15 @@ def run_chaos(
 def _paced_produce(
     bootstrap: str, topic: str, events: list[tuple[bytes, bytes]], rate: int, log: ChaosLog
 ) -> None:
-    producer = Producer(
+    producer = new_producer(
+        bootstrap,
         {
-            "bootstrap.servers": bootstrap,
             "partitioner": "murmur2_random",
             "enable.idempotence": True,
             "linger.ms": 5,
             # Rides out the broker restart instead of dropping records.
             "message.timeout.ms": 600_000,
-        }
+        },
     )
 
     def delivered(error: KafkaError | None, message: Message) -> None:

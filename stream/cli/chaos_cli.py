@@ -31,12 +31,22 @@ def chaos(
 ) -> None:
     from models.training.quick import build_small_package
     from stream.chaos.harness import ChaosPlan, run_chaos, simulated_load
+    from stream.signing_keys import DevSigningKeyRefused, package_signing_key, run_signing_key
 
-    key = get_settings().signing_key.get_secret_value()
+    settings = get_settings()
+    chosen = package or settings.model_package
+    try:
+        # A package of the user's is verified with the configured key; one built here is
+        # signed with a key of this run's own (never the public development key).
+        key = (
+            run_signing_key(settings) if chosen is None else package_signing_key(settings).decode()
+        )
+    except DevSigningKeyRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     work = Path(tempfile.mkdtemp(prefix="fraudstream-chaos-"))
     typer.echo(f"work dir {work}")
     try:
-        chosen = package or get_settings().model_package
         if chosen is None:
             typer.echo("building a small model package")
             chosen = build_small_package(work / "package", key.encode())

@@ -28,6 +28,7 @@ from stream.cli.data_cli import dataset_store, fail
 from stream.cli.manifest_view import describe, metrics_table, thresholds
 from stream.cli.progress import StepProgress
 from stream.settings import get_settings
+from stream.signing_keys import DevSigningKeyRefused, package_signing_key
 
 if TYPE_CHECKING:
     from models.batch_scoring import ScoringSummary
@@ -57,7 +58,10 @@ def registry_dir() -> Path:
 
 
 def signing_key() -> bytes:
-    return get_settings().signing_key.get_secret_value().encode()
+    try:
+        return package_signing_key(get_settings())
+    except DevSigningKeyRefused as exc:
+        raise fail(str(exc), 2) from exc
 
 
 @model_app.command()

@@ -47,6 +47,7 @@ def run_command(
     from models.package import PackageError, verify_package
     from stream.logs import logging_config
     from stream.monitor import MonitorMetrics, MonitorRunner, monitor_config
+    from stream.signing_keys import DevSigningKeyRefused, package_signing_key
 
     settings = get_settings()
     directory = package or settings.model_package
@@ -55,8 +56,8 @@ def run_command(
     try:
         # Verified (signature and file hashes) though nothing is unpickled: the reference
         # decides what is called drift, so it must be the package it claims to be.
-        manifest = verify_package(directory, settings.signing_key.get_secret_value().encode())
-    except PackageError as exc:
+        manifest = verify_package(directory, package_signing_key(settings))
+    except (PackageError, DevSigningKeyRefused) as exc:
         raise _fail(str(exc)) from exc
     config = monitor_config(settings)
     logging.config.dictConfig(logging_config(settings.log_level, config.worker_id))

@@ -28,8 +28,13 @@ def worker() -> None:
             typer.echo(f"error: {line}", err=True)
         raise typer.Exit(2) from exc
     from stream.decision_path.worker import run_worker
+    from stream.signing_keys import DevSigningKeyRefused
 
-    run_worker(settings)
+    try:
+        run_worker(settings)
+    except DevSigningKeyRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def refusals(exc: ValidationError) -> list[str]:

@@ -7,6 +7,7 @@ import faust
 from stream.engine.consumer import install_consumer
 from stream.engine.ordered_recovery import OrderedRecoveryTableManager
 from stream.engine.sensors import drop_monitor
+from stream.kafka_clients import faust_credentials
 from stream.settings import Settings
 
 
@@ -16,6 +17,8 @@ def create_app(settings: Settings) -> faust.App:
     app = faust.App(
         settings.app_id,
         broker=",".join(f"kafka://{host}" for host in settings.kafka_bootstrap.split(",")),
+        # TLS/SASL for every aiokafka client of Faust: consumers, producer, topic creation.
+        broker_credentials=faust_credentials(settings.kafka),
         store="rocksdb://",
         datadir=str(data_dir),
         topic_partitions=settings.partitions,

@@ -20,10 +20,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
 from models.features import MerchantState
+from stream.kafka_clients import new_consumer
 from stream.prompt_reading import take_available
+from stream.settings import KafkaSecurity
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,8 @@ class PartialsReplica:
 
     def __init__(
         self,
+        bootstrap: str,
+        security: KafkaSecurity,
         config: dict[str, Any],
         topic: str,
         view: MerchantView,
@@ -122,6 +126,8 @@ class PartialsReplica:
             # Startup reads the whole (compacted) topic; then records arrive as written.
             "auto.offset.reset": "earliest",
         }
+        self._bootstrap = bootstrap
+        self._security = security
         self._topic = topic
         self._view = view
         self._observe_delays = observe_delays
@@ -140,7 +146,7 @@ class PartialsReplica:
             self._thread.join(timeout_s)
 
     def _run(self) -> None:
-        consumer = Consumer(self._config)
+        consumer = new_consumer(self._bootstrap, self._config, self._security)
         try:
             metadata = consumer.list_topics(self._topic, timeout=30)
             partitions = sorted(metadata.topics[self._topic].partitions)

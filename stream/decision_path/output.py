@@ -13,7 +13,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException
+
+from stream.kafka_clients import new_producer
+from stream.settings import KafkaSecurity
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +26,14 @@ class OutputError(Exception):
 
 
 class OutputProducer:
-    def __init__(self, bootstrap: str, client_id: str, **overrides: Any) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        client_id: str,
+        security: KafkaSecurity | None = None,
+        **overrides: Any,
+    ) -> None:
         config: dict[str, Any] = {
-            "bootstrap.servers": bootstrap,
             "client.id": client_id,
             "enable.idempotence": True,  # no duplicates or reordering from retries
             "acks": "all",
@@ -43,7 +51,7 @@ class OutputProducer:
             "message.max.bytes": 3 * 1024 * 1024,
         }
         config.update(overrides)
-        self._producer = Producer(config)
+        self._producer = new_producer(bootstrap, config, security)
         self._failure: KafkaError | None = None
 
     def send(

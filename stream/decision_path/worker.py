@@ -27,6 +27,7 @@ from stream.decision_path.metrics import StreamMetrics
 from stream.decision_path.output import OutputProducer
 from stream.decision_path.stage import DecisionStage
 from stream.decision_path.web import register_views
+from stream.decision_path.web_auth import protect_web
 from stream.engine import engine_matches_pins, engine_versions
 from stream.engine.commit_flush import flush_before_commits
 from stream.engine.introspection import (
@@ -37,6 +38,7 @@ from stream.engine.introspection import (
 )
 from stream.engine.state_stores import DictStore, TableStore
 from stream.settings import Settings
+from stream.signing_keys import package_signing_key
 from stream.topics import CARD_STATE_TABLE, MERCHANT_PARTIALS_TABLE, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -57,11 +59,14 @@ def load_champion(settings: Settings) -> Champion | None:
     if settings.model_package is None:
         log.warning("no model package configured (FRAUD_MODEL_PACKAGE): every decision falls back")
         return None
-    key = settings.signing_key.get_secret_value().encode()
+    key = package_signing_key(settings)
     return Champion(open_package(settings.model_package, key, threads=settings.scoring_threads))
 
 
 def build_worker(settings: Settings) -> Worker:
+    # Before anything connects: with no package configured yet the key would go unused, and a
+    # package configured later must not then meet a worker that trusts the public key.
+    package_signing_key(settings)
     if not engine_matches_pins():
         log.warning(
             "engine versions %s differ from the pinned ones: re-check stream.engine",
@@ -75,10 +80,11 @@ def build_worker(settings: Settings) -> Worker:
     # one connection to a partition's leader, so a decision is appended after its card state
     # (stream/decision_path/enrich.py). The card table needs every delivery report (the
     # offsets it persists): ~1-2 µs of callback per record.
-    output = OutputProducer(settings.kafka_bootstrap, client_id=client_id)
+    output = OutputProducer(settings.kafka_bootstrap, client_id=client_id, security=settings.kafka)
     changelog = OutputProducer(
         settings.kafka_bootstrap,
         client_id=f"{client_id}-changelog",
+        security=settings.kafka,
         **{
             "compression.type": settings.changelog_compression,
             "linger.ms": settings.changelog_linger_ms,
@@ -98,8 +104,9 @@ def build_worker(settings: Settings) -> Worker:
 
     view = MerchantView(settings.partitions)
     replica = PartialsReplica(
+        settings.kafka_bootstrap,
+        settings.kafka,
         {
-            "bootstrap.servers": settings.kafka_bootstrap,
             "group.id": f"{client_id}-view",
             # Partials trail their owner anyway (changelog_linger_ms): fetch in bulk.
             "fetch.min.bytes": 65_536,
@@ -190,6 +197,8 @@ def build_worker(settings: Settings) -> Worker:
         lambda: _model_info(settings, champion),
         lambda: consumer_state(app),
     )
+    token = settings.web_token
+    protect_web(cast(Any, app.web).web_app, None if token is None else token.get_secret_value())
     return Worker(app, settings, metrics, output, changelog, champion, replica)
 
 

@@ -8,11 +8,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
 from schemas.codec import Decoder, encode_record
 from schemas.drift import DRIFT_REPORT_UPGRADES, DriftReport
 from schemas.rejection import Rejection
+from stream.kafka_clients import new_consumer
 from stream.monitor.errors import ReportsUnreadable
 
 _DECODER = Decoder(DriftReport, worker_id="report-reader", upgrades=DRIFT_REPORT_UPGRADES)
@@ -35,12 +36,12 @@ def read_topic(
 ) -> tuple[list[DriftReport], int]:
     """Every report in `topic` now (up to the end offsets at the call), and how many were not
     reports."""
-    consumer = Consumer(
+    consumer = new_consumer(
+        bootstrap,
         {
-            "bootstrap.servers": bootstrap,
             "group.id": f"fraudstream-report-reader-{uuid.uuid4().hex[:8]}",  # never committed
             "enable.auto.commit": False,
-        }
+        },
     )
     try:
         metadata = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)

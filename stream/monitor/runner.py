@@ -13,10 +13,8 @@ from typing import Any
 from confluent_kafka import (
     OFFSET_BEGINNING,
     OFFSET_END,
-    Consumer,
     KafkaException,
     Message,
-    Producer,
     TopicPartition,
 )
 
@@ -26,6 +24,7 @@ from schemas.dead_letter import DeadLetter
 from schemas.drift import AlertThresholds, DriftReport, WindowKind
 from schemas.label import FraudLabel
 from schemas.scoring_log import SCORING_LOG_UPGRADES, ScoringLogRecord
+from stream.kafka_clients import new_consumer, new_producer
 from stream.monitor.errors import PublishFailed
 from stream.monitor.metrics import MonitorMetrics
 from stream.publishing import publish_confirmed
@@ -130,18 +129,16 @@ class MonitorRunner:
         """Consume until `stop` is set (or the limits are reached); returns reports published."""
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
         config = self.config
-        self._consumer = Consumer(
+        self._consumer = new_consumer(
+            config.bootstrap,
             {
-                "bootstrap.servers": config.bootstrap,
                 "group.id": config.group_id,
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 "enable.partition.eof": False,
-            }
+            },
         )
-        self._producer = Producer(
-            {"bootstrap.servers": config.bootstrap, "enable.idempotence": True, "acks": "all"}
-        )
+        self._producer = new_producer(config.bootstrap, {"enable.idempotence": True, "acks": "all"})
         self._consumer.subscribe(
             [config.scoring_log_topic, config.labels_topic],
             on_assign=self._on_assign,

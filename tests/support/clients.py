@@ -16,6 +16,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from stream.kafka_clients import new_consumer, new_producer
 from stream.topic_scan import positions_reached
 
 
@@ -34,14 +35,13 @@ def java_compatible_producer(bootstrap: str, **extra: str | int) -> Producer:
     confluent-kafka's default partitioner hashes with CRC32; Kafka's reference clients use murmur2.
     """
     settings: dict[str, str | int] = {
-        "bootstrap.servers": bootstrap,
         "partitioner": "murmur2_random",
         "enable.idempotence": True,
         "acks": "all",
         "linger.ms": 5,
     }
     settings.update(extra)
-    return Producer(settings)
+    return new_producer(bootstrap, settings)
 
 
 def produce(
@@ -137,13 +137,13 @@ def wait_for_records(bootstrap: str, topic: str, count: int, timeout: float = 60
 
 def _reader(bootstrap: str) -> Consumer:
     # A throwaway group id: assign() never joins it, and nothing is committed.
-    return Consumer(
+    return new_consumer(
+        bootstrap,
         {
-            "bootstrap.servers": bootstrap,
             "group.id": f"test-reader-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
-        }
+        },
     )
 
 

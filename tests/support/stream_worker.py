@@ -43,11 +43,17 @@ class StreamWorker(FaustWorker):
             time.sleep(0.1)
 
     def ready(self) -> bool:
+        request = urllib.request.Request(f"{self.base_url}/ready", headers=self.auth_headers())
         try:
-            with urllib.request.urlopen(f"{self.base_url}/ready", timeout=1) as answer:
+            with urllib.request.urlopen(request, timeout=1) as answer:
                 return bool(answer.status == 200)
         except OSError:
             return False
+
+    def auth_headers(self) -> dict[str, str]:
+        """What the worker's web endpoints want when it was given a token (FRAUD_WEB_TOKEN)."""
+        token = self.env.get("FRAUD_WEB_TOKEN")
+        return {} if not token else {"Authorization": f"Bearer {token}"}
 
     @property
     def base_url(self) -> str:
