@@ -88,7 +88,11 @@ class WorkerProcess:
             process.wait(30)
 
     def tail(self, lines: int = 30) -> str:
+        """The log's last lines, without librdkafka's connection reports ("%3|..."): a worker
+        that fails while the broker is down writes dozens a second, burying its own error."""
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            text = self.log_path.read_text(errors="replace")
         except OSError:
             return ""
+        own = [line for line in text.splitlines() if not line.startswith("%")]
+        return "\n".join(own[-lines:])
