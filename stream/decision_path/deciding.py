@@ -119,10 +119,13 @@ class BatchDecider:
         started = time.time()
         started_ms = started * 1000.0
         priors = self._priors(batch)
+        copies = _copies_of_earlier(batch, priors)
         in_time = [
             i
             for i, item in enumerate(batch)
-            if started_ms - item.timestamp_ms <= self._budget_ms and i not in priors
+            if started_ms - item.timestamp_ms <= self._budget_ms
+            and i not in priors
+            and i not in copies
         ]
         scores: dict[int, float] = {}
         failure: FallbackReason | None = None
@@ -149,20 +152,29 @@ class BatchDecider:
                 scoring_us = (time.perf_counter() - call_started) * 1e6
         scored_at = time.time()
         decided_at = datetime.fromtimestamp(scored_at, UTC)
-        decided = [
-            self._decide_one(
-                item,
-                scores.get(i),
-                failure,
-                error,
-                violations[i],
-                scoring_us,
-                (started, scored_at),
-                decided_at,
-                priors.get(i),
+        decided: list[DecidedEvent] = []
+        for i, item in enumerate(batch):
+            prior = priors.get(i)
+            first = copies.get(i)
+            if first is not None:
+                # A second copy of a transaction in the same batch (a producer's retry, a
+                # re-drive racing its original): the first copy's decision, not a second one
+                # on a merchant partial that now counts the first.
+                record = decided[first].record
+                prior = priors[first] if record is None else read_decision_record(record)
+            decided.append(
+                self._decide_one(
+                    item,
+                    scores.get(i),
+                    failure,
+                    error,
+                    violations[i],
+                    scoring_us,
+                    (started, scored_at),
+                    decided_at,
+                    prior,
+                )
             )
-            for i, item in enumerate(batch)
-        ]
         return decided, scoring_us
 
     def _priors(self, batch: list[PendingEvent]) -> dict[int, PriorDecision]:
@@ -294,6 +306,23 @@ class BatchDecider:
             ),
             record=record,
         )
+
+
+def _copies_of_earlier(
+    batch: list[PendingEvent], priors: dict[int, PriorDecision]
+) -> dict[int, int]:
+    """Index of each event that repeats an earlier event of the batch → that earlier index.
+
+    The card state records decisions when a batch is decided, so a copy in the same batch finds
+    no recorded decision for its transaction; it must still get the first copy's."""
+    first_of: dict[tuple[int, bytes, int], int] = {}
+    copies: dict[int, int] = {}
+    for i, item in enumerate(batch):
+        identity = (item.partition, item.key, item.txid_hash)
+        first = first_of.setdefault(identity, i)
+        if first != i and i not in priors:
+            copies[i] = first
+    return copies
 
 
 def _model_free_fallback(mode: FallbackMode) -> Verdict:

@@ -103,3 +103,18 @@ def test_a_replay_under_another_model_is_decided_again_by_it(champion: Champion)
     assert [d.decision_id for d in replayed] == [d.decision_id for d in first]
     assert {d.model for d in replayed} == {other.ref}
     assert all(d.timings.scoring_us > 0 for d in replayed)
+
+
+def test_two_copies_in_one_batch_get_one_decision(champion: Champion) -> None:
+    """A producer's retry lands the same transaction twice, side by side: the second copy must
+    not be decided on a merchant partial that already counts the first."""
+    stage, output = _stage(champion, DictStore(), budget_ms=60_000)
+    events = simulated_events(seed=5, limit=30)
+    arrival_ms = int(time.time() * 1000)
+    for offset, (key, value) in enumerate([*events, *events[:10]]):
+        stage.take(value, key, 1, 500 + offset, arrival_ms)
+    stage.flush()
+    decisions = [Decision.model_validate_json(v) for v in output.on(SETTINGS.topics.decisions)]
+    assert len(decisions) == 40
+    first, copies = decisions[:10], decisions[30:]
+    assert _what_was_decided(copies) == _what_was_decided(first)
