@@ -181,6 +181,20 @@ class Settings(BaseSettings):
         default=None,
         description="When set, every web endpoint but /health wants `Authorization: Bearer <it>`",
     )
+    api_timeout_ms: int = Field(
+        default=2_000,
+        ge=10,
+        le=60_000,
+        description="How long POST /v1/score waits for the stream's decision before answering "
+        "503 (the transaction was published: retry it to get its recorded decision)",
+    )
+    api_max_batch: int = Field(
+        default=100, ge=1, le=10_000, description="Most transactions in one POST /v1/score:batch"
+    )
+    api_noop_endpoint: bool = Field(
+        default=False,
+        description="Serve POST /v1/noop (reads the body, answers {}): the benchmark's baseline",
+    )
     processing_guarantee: Literal["at_least_once"] = Field(
         default="at_least_once",
         description="Only at_least_once: outputs and state changelogs are written through "

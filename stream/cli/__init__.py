@@ -13,6 +13,7 @@ from stream.cli.dlq_cli import dlq_app
 from stream.cli.models_cli import model_app
 from stream.cli.monitor_cli import monitor_app
 from stream.cli.schemas_cli import schemas_app
+from stream.cli.score_cli import score_app
 from stream.cli.worker_cli import worker_app
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(model_app, name="model")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(schemas_app, name="schemas")
+app.add_typer(score_app, name="score")
 app.add_typer(worker_app, name="worker")
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas import DeadLetter, Decoder, SourceCoords, Transaction, encode_dead_letter
+from stream.decision_path.answers import DecisionWaiters
 from stream.decision_path.deciding import BatchDecider, PendingEvent
 from stream.decision_path.enrich import Enricher
 from stream.decision_path.intake import admit
@@ -35,6 +36,7 @@ class DecisionStage:
         decider: BatchDecider,
         output: OutputProducer,
         metrics: StreamMetrics,
+        waiters: DecisionWaiters | None = None,
     ) -> None:
         self._input_topic = settings.topics.transactions
         self._dead_letter_topic = settings.topics.dead_letters
@@ -45,6 +47,7 @@ class DecisionStage:
         self.decider = decider
         self._output = output
         self._metrics = metrics
+        self._waiters = waiters
         self.pending: list[PendingEvent] = []
         self._now = datetime.now(UTC)
         self._events_in = 0
@@ -118,6 +121,13 @@ class DecisionStage:
         for event in decided:
             send(decisions_topic, event.key, event.decision)
             send(log_topic, event.key, event.log)
+        if self._waiters:
+            # Answered once sent: the decision is queued in the producer that delivers it
+            # before the input offset is committed, as every streamed decision is.
+            self._waiters.resolve(
+                (item.transaction.transaction_id, event.decision)
+                for item, event in zip(batch, decided, strict=True)
+            )
         self._record(batch, decided, scoring_us)
 
     def _record(self, batch: list[PendingEvent], decided: list[Any], scoring_us: float) -> None:

@@ -1,4 +1,7 @@
-"""The worker's HTTP endpoints: /metrics, /health, /ready, /model, /consumer (loopback)."""
+"""The worker's HTTP endpoints: /metrics, /health, /ready, /model, /consumer (loopback).
+
+The online scoring endpoints (/v1/score, /v1/score:batch) are in `scoring_api.py`.
+"""
 
 from __future__ import annotations
 

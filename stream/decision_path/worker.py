@@ -18,6 +18,9 @@ from models.scoring import open_package
 from schemas import examples
 from stream.commit_watch import CommitWatch
 from stream.decision_path.agent import attach_decision_agent, input_topic
+from stream.decision_path.answers import DecisionWaiters
+from stream.decision_path.api_publish import RequestPublisher
+from stream.decision_path.api_routing import Forwarder, Owners
 from stream.decision_path.app import create_app
 from stream.decision_path.deciding import BatchDecider, Champion
 from stream.decision_path.enrich import Enricher
@@ -25,6 +28,7 @@ from stream.decision_path.intake import input_decoder
 from stream.decision_path.merchant_view import MerchantView, PartialsReplica
 from stream.decision_path.metrics import StreamMetrics
 from stream.decision_path.output import OutputProducer
+from stream.decision_path.scoring_api import ScoringApi
 from stream.decision_path.stage import DecisionStage
 from stream.decision_path.web import register_views
 from stream.decision_path.web_auth import protect_web
@@ -53,6 +57,7 @@ class Worker:
     changelog: OutputProducer
     champion: Champion | None
     replica: PartialsReplica
+    publisher: RequestPublisher
 
 
 def load_champion(settings: Settings) -> Champion | None:
@@ -130,6 +135,7 @@ def build_worker(settings: Settings) -> Worker:
         champion, settings.fallback, settings.latency_budget_ms, settings.topics.transactions
     )
     enricher = Enricher(cards, partials, view)
+    waiters = DecisionWaiters()
     stage = DecisionStage(
         settings,
         input_decoder(settings, settings.worker_id),
@@ -137,17 +143,32 @@ def build_worker(settings: Settings) -> Worker:
         decider,
         output,
         metrics,
+        waiters,
     )
 
     async def partitions_changed(*_: Any, **__: Any) -> None:
         # Recovery rewrites the tables of newly assigned partitions: cached states may be old.
         enricher.forget()
 
-    app.on_partitions_revoked.connect(partitions_changed)
+    async def partitions_revoked(*args: Any, **kwargs: Any) -> None:
+        await partitions_changed()
+        # Their records may now be decided by another worker: the requests get 503 and retry.
+        waiters.release_all("the card's partition was reassigned (a rebalance)")
+
+    app.on_partitions_revoked.connect(partitions_revoked)
     app.on_partitions_assigned.connect(partitions_changed)
     topics = settings.topics
     output.prepare([topics.decisions, topics.scoring_log, topics.dead_letters])
     changelog.prepare([cards.changelog_topic, partials.changelog_topic])
+    publisher = RequestPublisher(
+        settings.kafka_bootstrap, f"{client_id}-api", topics.transactions, settings.kafka
+    )
+    publisher.prepare()
+
+    async def serve_publish_reports() -> None:
+        publisher.poll()
+
+    app.timer(interval=0.1)(serve_publish_reports)
     warm_up(settings, decider)
     source = input_topic(app, settings.topics.transactions, settings.partitions)
     attach_decision_agent(app, source, stage, output, settings.max_batch)
@@ -197,9 +218,23 @@ def build_worker(settings: Settings) -> Worker:
         lambda: _model_info(settings, champion),
         lambda: consumer_state(app),
     )
+    web_app = cast(Any, app.web).web_app
+    ScoringApi(
+        input_decoder(settings, settings.worker_id),
+        topics.transactions,
+        settings.partitions,
+        settings.max_event_bytes,
+        settings.api_max_batch,
+        settings.api_timeout_ms / 1000,
+        Owners(app, CARD_STATE_TABLE, topics.transactions),
+        Forwarder(settings.worker_id, timeout_s=settings.api_timeout_ms / 1000 + 1.0),
+        publisher,
+        waiters,
+        is_ready,
+    ).register(web_app, noop=settings.api_noop_endpoint)
     token = settings.web_token
-    protect_web(cast(Any, app.web).web_app, None if token is None else token.get_secret_value())
-    return Worker(app, settings, metrics, output, changelog, champion, replica)
+    protect_web(web_app, None if token is None else token.get_secret_value())
+    return Worker(app, settings, metrics, output, changelog, champion, replica, publisher)
 
 
 def warm_up(settings: Settings, decider: BatchDecider) -> None:
@@ -311,6 +346,6 @@ def run_worker(settings: Settings) -> None:
         faust_worker.execute_from_commandline()
     finally:
         worker.replica.stop()
-        left = worker.output.close() + worker.changelog.close()
+        left = worker.output.close() + worker.changelog.close() + worker.publisher.close()
         if left:
             log.error("%d output records were not delivered at shutdown", left)

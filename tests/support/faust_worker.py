@@ -86,6 +86,15 @@ class FaustWorker:
 
     def start(self, ready: str = WORKER_READY, timeout: float = 90.0) -> None:
         """Start the worker and wait until its log shows `ready`; on failure it is stopped."""
+        self.launch()
+        try:
+            self.wait_for_log(ready, timeout)
+        except BaseException:
+            self.stop(kill=True)
+            raise
+
+    def launch(self) -> None:
+        """Start the worker process and return at once (tests of a worker still starting)."""
         if self._process is not None:
             raise RuntimeError(f"worker already started (pid {self._process.pid})")
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -104,11 +113,6 @@ class FaustWorker:
             start_new_session=True,
             preexec_fn=die_with_parent_hook(),
         )
-        try:
-            self.wait_for_log(ready, timeout)
-        except BaseException:
-            self.stop(kill=True)
-            raise
 
     def wait_for_log(self, marker: str, timeout: float, occurrences: int = 1) -> None:
         """Wait until `marker` appears `occurrences` times in this run's log."""
