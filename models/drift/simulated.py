@@ -29,7 +29,13 @@ from models.decision import DecisionMaker
 from models.drift.events import ModelScore, ScoredEvent
 from models.drift.reference import DriftReference
 from models.evaluation import threshold_at_fpr
-from models.features import CATEGORICAL_FEATURES, FEATURE_NAMES, FEATURE_SET_VERSION, TxFacts
+from models.features import (
+    CATEGORICAL_FEATURES,
+    CODE_FEATURES,
+    FEATURE_NAMES,
+    FEATURE_SET_VERSION,
+    TxFacts,
+)
 from models.features.offline import FeatureReplayer, facts_from_table
 from models.profile import profile_features, profile_scores
 from models.simulator import ShiftConfig, SimulatorConfig, simulate
@@ -210,7 +216,7 @@ def train_reference(population: Population, seed: int = 7) -> SimulatedModel:
     reference = DriftReference(
         model=ModelRef(name="simulated-hgb", version="1.0.0", content_hash=digest),
         feature_set_version=FEATURE_SET_VERSION,
-        features=tuple(profile_features(x[train], FEATURE_NAMES, CATEGORICAL_FEATURES)),
+        features=tuple(profile_features(x[train], FEATURE_NAMES, CODE_FEATURES)),
         score=profile_scores(valid_scores, outcomes),
         reference_pr_auc=float(average_precision_score(labels, valid_scores))
         if 0 < int(labels.sum()) < labels.size

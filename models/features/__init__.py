@@ -18,6 +18,7 @@ from models.features.merchant import (
 )
 from models.features.vector import (
     CATEGORICAL_FEATURES,
+    CODE_FEATURES,
     FEATURE_NAMES,
     FEATURE_SET_VERSION,
     feature_vector,
@@ -25,6 +26,7 @@ from models.features.vector import (
 
 __all__ = [
     "CATEGORICAL_FEATURES",
+    "CODE_FEATURES",
     "FEATURE_NAMES",
     "FEATURE_SET_VERSION",
     "CardFeatures",

@@ -20,6 +20,10 @@ CONTEXT_FEATURES = (
 )
 FEATURE_NAMES: tuple[str, ...] = CONTEXT_FEATURES + CardFeatures._fields + MerchantFeatures._fields
 CATEGORICAL_FEATURES: tuple[str, ...] = ("channel", "entry_mode")
+CODE_FEATURES: tuple[str, ...] = (*CATEGORICAL_FEATURES, "mcc")
+"""Features that are codes, whatever the model does with them: the data profile and the drift
+monitor treat them as categories (shares, unseen codes), since a new merchant category code
+landing in a decile bin of code numbers says nothing. The model still reads mcc as a number."""
 
 # Any change to the names, their order or their definitions must change this version; the
 # digest catches a renamed or reordered field, the prefix is bumped by hand for a new definition.

@@ -18,7 +18,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from models.datasets import DatasetStore
 from models.decision import DecisionMaker
 from models.evaluation import metric_set, threshold_at_fpr
-from models.features import CATEGORICAL_FEATURES, FEATURE_NAMES, FEATURE_SET_VERSION
+from models.features import CATEGORICAL_FEATURES, CODE_FEATURES, FEATURE_NAMES, FEATURE_SET_VERSION
 from models.package import MODEL_FILE, write_package
 from models.predictor import (
     TREELITE_FILE,
@@ -288,7 +288,7 @@ def _profile(
     outcomes = [maker.decide(float(s), no_features).outcome for s in valid_scores]
     return DataProfile(
         rows=int(train.shape[0]),
-        features=profile_features(train, FEATURE_NAMES, CATEGORICAL_FEATURES),
+        features=profile_features(train, FEATURE_NAMES, CODE_FEATURES),
         score=profile_scores(valid_scores, outcomes),
     )
 

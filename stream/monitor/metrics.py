@@ -1,11 +1,19 @@
-"""Prometheus metrics of the drift monitor, on an injected registry (tests get a fresh one)."""
+"""Prometheus metrics of the drift monitor, on an injected registry (tests get a fresh one).
+
+A gauge an alert rule reads is set only when the monitor itself would judge the statistic (the
+same gates: enough values, not an exempt feature, a full prediction span, enough fraud labels),
+so a rule on it cannot fire where the monitor stays quiet: the gates live in one place, the code.
+"""
 
 from __future__ import annotations
+
+import contextlib
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from models.drift.join import JoinCounters
-from schemas.drift import DriftReport
+from models.drift.monitor import PREDICTION_SPAN
+from schemas.drift import AlertThresholds, DriftReport, FeatureDrift
 
 _MODEL_LABELS = ["model_name", "model_version", "content_hash", "role"]
 _LABEL_RESULTS = {
@@ -40,15 +48,23 @@ class MonitorMetrics:
         self.open_window = Gauge(
             "fraud_monitor_open_window_events", "Events in the window not yet reported", registry=r
         )
+        self.window_events = Gauge(
+            "fraud_monitor_window_events", "Events in the last reported window", registry=r
+        )
+        self.window_judged = Gauge(
+            "fraud_monitor_window_judged",
+            "1 when the last window had enough events to be judged (min_events), else 0",
+            registry=r,
+        )
         self.feature_psi = Gauge(
             "fraud_monitor_feature_psi",
-            "PSI of a feature in the last window",
+            "PSI of a feature in the last window (judged, non-exempt features only)",
             ["feature"],
             registry=r,
         )
         self.feature_tv = Gauge(
             "fraud_monitor_feature_total_variation",
-            "Total variation distance of a feature in the last window",
+            "Total variation distance of a feature in the last window (judged, non-exempt)",
             ["feature"],
             registry=r,
         )
@@ -56,6 +72,24 @@ class MonitorMetrics:
             "fraud_monitor_feature_missing_rate",
             "Live missing rate of a feature in the last window",
             ["feature"],
+            registry=r,
+        )
+        self.missing_rate_shift = Gauge(
+            "fraud_monitor_feature_missing_rate_shift",
+            "Absolute change of a feature's missing rate against the reference (judged windows)",
+            ["feature"],
+            registry=r,
+        )
+        self.unseen_share = Gauge(
+            "fraud_monitor_feature_unseen_share",
+            "Share of a categorical feature's live values in no training category (judged)",
+            ["feature"],
+            registry=r,
+        )
+        self.decision_rate_ratio = Gauge(
+            "fraud_monitor_decision_rate_ratio",
+            "Live/reference rate of an outcome over the prediction span (judged spans only)",
+            ["outcome"],
             registry=r,
         )
         self.score_psi = Gauge(
@@ -91,6 +125,12 @@ class MonitorMetrics:
         self.pr_auc = Gauge(
             "fraud_monitor_live_pr_auc", "Live PR-AUC (matured events)", _MODEL_LABELS, registry=r
         )
+        self.positives = Gauge(
+            "fraud_monitor_live_positives",
+            "Fraud labels among the matured events behind the live performance figures",
+            _MODEL_LABELS,
+            registry=r,
+        )
         self.reference_pr_auc = Gauge(
             "fraud_monitor_reference_pr_auc",
             "PR-AUC of the package on its test split",
@@ -124,24 +164,20 @@ class MonitorMetrics:
         self._counted = JoinCounters(**vars(counters))
         self.pending.set(pending)
 
-    def report(self, report: DriftReport, published_at: float) -> None:
+    def report(
+        self, report: DriftReport, published_at: float, prediction_span: int = PREDICTION_SPAN
+    ) -> None:
         self.reports.inc()
         self.last_report.set(published_at)
+        thresholds = report.thresholds or AlertThresholds()
+        judged = report.window.n >= thresholds.min_events
+        self.window_events.set(report.window.n)
+        self.window_judged.set(1 if judged else 0)
         for feature in report.features:
-            if feature.psi is not None:
-                self.feature_psi.labels(feature.feature).set(feature.psi)
-            if feature.total_variation is not None:
-                self.feature_tv.labels(feature.feature).set(feature.total_variation)
-            if feature.missing_rate_live is not None:
-                self.missing_rate.labels(feature.feature).set(feature.missing_rate_live)
+            self._feature(feature, judged)
         if report.score.psi is not None:
             self.score_psi.set(report.score.psi)
-        rates = report.decision_rates
-        for outcome in ("approve", "review", "decline"):
-            self.decision_rate.labels(outcome.upper(), "live").set(getattr(rates.live, outcome))
-            self.decision_rate.labels(outcome.upper(), "reference").set(
-                getattr(rates.reference, outcome)
-            )
+        self._decision_rates(report, thresholds, prediction_span)
         active = {"warning": 0, "critical": 0}
         for alert in report.alerts:
             self.alerts.labels(alert.subject or alert.what, alert.severity.value).inc()
@@ -151,6 +187,7 @@ class MonitorMetrics:
         for entry in report.performance:
             model = entry.model
             labels = (model.name, model.version, model.content_hash, entry.role.value)
+            self.positives.labels(*labels).set(entry.positives)
             for gauge, value in (
                 (self.precision, entry.precision),
                 (self.recall, entry.recall),
@@ -159,3 +196,50 @@ class MonitorMetrics:
             ):
                 if value is not None:
                     gauge.labels(*labels).set(value)
+
+    def _feature(self, feature: FeatureDrift, judged: bool) -> None:
+        name = feature.feature
+        if feature.missing_rate_live is not None:
+            self.missing_rate.labels(name).set(feature.missing_rate_live)
+        if feature.exempt or not judged:
+            # An exempt feature (hour_of_day, day_of_week) differs from a week-long profile in
+            # any shorter window by construction: exported, it made FeatureDriftMajor fire daily.
+            for gauge in (self.feature_psi, self.feature_tv, self.missing_rate_shift):
+                _drop(gauge, name)
+            _drop(self.unseen_share, name)
+            return
+        for gauge, value in (
+            (self.feature_psi, feature.psi),
+            (self.feature_tv, feature.total_variation),
+            (self.unseen_share, feature.unseen_share),
+        ):
+            if value is None:
+                _drop(gauge, name)
+            else:
+                gauge.labels(name).set(value)
+        live, reference = feature.missing_rate_live, feature.missing_rate_reference
+        if live is not None and reference is not None:
+            self.missing_rate_shift.labels(name).set(abs(live - reference))
+
+    def _decision_rates(
+        self, report: DriftReport, thresholds: AlertThresholds, prediction_span: int
+    ) -> None:
+        rates = report.decision_rates
+        for outcome in ("approve", "review", "decline"):
+            live, reference = getattr(rates.live, outcome), getattr(rates.reference, outcome)
+            self.decision_rate.labels(outcome.upper(), "live").set(live)
+            self.decision_rate.labels(outcome.upper(), "reference").set(reference)
+            if outcome == "approve":
+                continue
+            expected = (rates.decisions_live or 0) * reference
+            full_span = (rates.span_windows or 0) >= prediction_span
+            if reference > 0 and full_span and expected >= thresholds.min_expected_decisions:
+                self.decision_rate_ratio.labels(outcome.upper()).set(live / reference)
+            else:
+                _drop(self.decision_rate_ratio, outcome.upper())
+
+
+def _drop(gauge: Gauge, *labels: str) -> None:
+    """Remove a labelled series, so a rule never reads a stale value as the current one."""
+    with contextlib.suppress(KeyError):  # never set: nothing to remove
+        gauge.remove(*labels)

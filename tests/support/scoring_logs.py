@@ -8,7 +8,7 @@ from datetime import timedelta
 import numpy as np
 
 from models.drift import DriftReference
-from models.features import CATEGORICAL_FEATURES, FEATURE_NAMES, FEATURE_SET_VERSION
+from models.features import CODE_FEATURES, FEATURE_NAMES, FEATURE_SET_VERSION
 from models.features.offline import build_feature_matrix, facts_from_table
 from models.profile import profile_features, profile_scores
 from models.simulator import SimulatorConfig, iter_label_json, iter_transaction_json, simulate
@@ -67,7 +67,7 @@ def simulated_log(
     reference = DriftReference(
         model=model,
         feature_set_version=FEATURE_SET_VERSION,
-        features=tuple(profile_features(features[:cut], FEATURE_NAMES, CATEGORICAL_FEATURES)),
+        features=tuple(profile_features(features[:cut], FEATURE_NAMES, CODE_FEATURES)),
         score=profile_scores(scores[:cut], [_outcome(s).value for s in scores[:cut]]),
         reference_pr_auc=0.9,
     )

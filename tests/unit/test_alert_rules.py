@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
@@ -61,3 +64,27 @@ def test_rules_read_only_metrics_the_code_exports() -> None:
         "fraud_monitor_join_entries_total",
     ):
         assert needed in used
+
+
+RULE_TESTS = RULES.with_name("alerts.test.yml")
+
+
+def test_every_drift_and_monitor_rule_has_a_promtool_test() -> None:
+    document = yaml.safe_load(RULE_TESTS.read_text(encoding="utf-8"))
+    tested = {check["alertname"] for case in document["tests"] for check in case["alert_rule_test"]}
+    monitor_rules = {
+        rule["alert"]
+        for group in yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
+        if group["name"].startswith(("fraudstream-drift", "fraudstream-monitor"))
+        for rule in group["rules"]
+    }
+    assert monitor_rules <= tested, monitor_rules - tested
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool: apt-get install prometheus")
+def test_promtool_checks_and_tests_the_rules() -> None:
+    for command in (["check", "rules", str(RULES)], ["test", "rules", str(RULE_TESTS)]):
+        done = subprocess.run(
+            ["promtool", *command], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from models.drift import DriftMonitor, JoinSpec, WindowSpec
 from models.drift.compare import bin_labels
@@ -18,6 +20,7 @@ from schemas.drift import (
     WindowKind,
 )
 from schemas.label import FraudLabel, LabelSource
+from stream.monitor import MonitorMetrics
 from tests.support.drift_data import (
     CHAMPION,
     DAY_MS,
@@ -256,3 +259,30 @@ def test_the_report_is_a_valid_record_with_a_repeatable_id() -> None:
 def test_bin_labels_read_like_intervals() -> None:
     assert bin_labels([10.0, 20.5, 1234.0]) == ["≤ 10", "≤ 20.5", "≤ 1234", "> 1234"]
     assert bin_labels([]) == ["(all)"]
+
+
+def _metrics_of(report: DriftReport) -> Callable[..., float | None]:
+    metrics = MonitorMetrics(CollectorRegistry())
+    metrics.report(report, published_at=1.0, prediction_span=1)
+    return metrics.registry.get_sample_value
+
+
+def test_exempt_features_export_no_drift_statistic_for_rules_to_read() -> None:
+    thresholds = SMALL.model_copy(update={"exempt_features": ["amount"]})
+    [report] = _run(_monitor(thresholds=thresholds), 400, shift=True)
+    value = _metrics_of(report)
+    assert value("fraud_monitor_feature_psi", {"feature": "amount"}) is None
+    assert value("fraud_monitor_feature_total_variation", {"feature": "channel"}) == pytest.approx(
+        0.4
+    )
+    assert value("fraud_monitor_feature_unseen_share", {"feature": "channel"}) == 0.0
+    assert value("fraud_monitor_window_judged") == 1
+
+
+def test_a_window_too_small_to_judge_says_so_in_a_metric() -> None:
+    [report] = _run(_monitor(events=50), 50, shift=True)
+    value = _metrics_of(report)
+    assert value("fraud_monitor_window_judged") == 0
+    assert value("fraud_monitor_window_events") == 50
+    assert value("fraud_monitor_feature_psi", {"feature": "amount"}) is None
+    assert value("fraud_monitor_feature_missing_rate_shift", {"feature": "amount"}) is None
