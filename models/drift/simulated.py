@@ -28,7 +28,7 @@ from sklearn.metrics import average_precision_score
 from models.decision import DecisionMaker
 from models.drift.events import ModelScore, ScoredEvent
 from models.drift.reference import DriftReference
-from models.evaluation import threshold_at_fpr
+from models.evaluation import policy_threshold_at_fpr
 from models.features import (
     CATEGORICAL_FEATURES,
     CODE_FEATURES,
@@ -198,8 +198,10 @@ def train_reference(population: Population, seed: int = 7) -> SimulatedModel:
     classifier.fit(x[train], y[train])
     valid_scores = np.asarray(classifier.predict_proba(x[valid])[:, 1], dtype=np.float64)
     targets = PolicyConfig()
-    decline = threshold_at_fpr(valid_scores, y[valid], targets.target_decline_fpr)
-    review = min(threshold_at_fpr(valid_scores, y[valid], targets.target_review_fpr), decline)
+    decline = policy_threshold_at_fpr(valid_scores, y[valid], targets.target_decline_fpr)
+    review = min(
+        policy_threshold_at_fpr(valid_scores, y[valid], targets.target_review_fpr), decline
+    )
     policy = DecisionPolicy(
         review_threshold=review,
         decline_threshold=decline,

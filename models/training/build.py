@@ -17,7 +17,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from models.datasets import DatasetStore
 from models.decision import DecisionMaker
-from models.evaluation import metric_set, threshold_at_fpr
+from models.evaluation import metric_set, policy_threshold_at_fpr, threshold_at_fpr
 from models.features import CATEGORICAL_FEATURES, CODE_FEATURES, FEATURE_NAMES, FEATURE_SET_VERSION
 from models.package import MODEL_FILE, write_package
 from models.predictor import (
@@ -99,9 +99,11 @@ def build_package(
         _check_treelite_matches(model, predictor, validation.features)
     progress("choosing thresholds on validation, evaluating on test")
     valid_scores = predictor.fraud_probability(validation.features)
-    decline = threshold_at_fpr(valid_scores, validation.labels, config.policy.target_decline_fpr)
+    decline = policy_threshold_at_fpr(
+        valid_scores, validation.labels, config.policy.target_decline_fpr
+    )
     review = min(
-        threshold_at_fpr(valid_scores, validation.labels, config.policy.target_review_fpr),
+        policy_threshold_at_fpr(valid_scores, validation.labels, config.policy.target_review_fpr),
         decline,
     )
     policy = _policy(config, train.features, review, decline)

@@ -11,6 +11,7 @@ from models.evaluation import (
     card_precision_at_k,
     expected_cost,
     metric_set,
+    policy_threshold_at_fpr,
     recall_at_fpr,
     threshold_at_fpr,
 )
@@ -95,3 +96,10 @@ def test_metric_set_on_one_class_does_not_fail() -> None:
         0.9,
     )
     assert metrics.pr_auc == 0.0 and metrics.roc_auc == 0.5 and metrics.positives == 0
+
+
+def test_a_policy_threshold_stays_a_probability_when_genuine_rows_score_one() -> None:
+    scores = np.array([1.0, 1.0, 1.0, 0.2, 0.9])
+    labels = np.array([False, False, False, False, True])
+    assert threshold_at_fpr(scores, labels, 0.25) > 1.0  # what a policy would refuse
+    assert policy_threshold_at_fpr(scores, labels, 0.25) == 1.0
