@@ -20,6 +20,7 @@ from models.registry.gates import metric_failures, target_failures
 from models.registry.store import ApprovalRecord, RegistryEntry, RegistryStore
 from schemas import ModelControl, ModelRef
 from schemas.model_control import Approval, CanaryDeployment, DeployedPackage
+from schemas.model_package import ModelManifest
 
 APPROVAL_STAGES = ("canary", "champion")
 
@@ -232,14 +233,14 @@ class Registry:
             raise PlanInvalid("there is no live plan yet: promote a champion first")
         return plan
 
-    def _manifest_at(self, location: str):  # type: ignore[no-untyped-def]
+    def _manifest_at(self, location: str) -> ModelManifest:
         return read_manifest_unverified(Path(location))
 
-    def _load_checked(self, entry: RegistryEntry, champion_manifest: object) -> None:
+    def _load_checked(self, entry: RegistryEntry, champion_manifest: ModelManifest | None) -> None:
         manifest = verify_package(Path(entry.location), self._key).manifest
         failures = target_failures(manifest, self.policy.target)
         if champion_manifest is not None:
-            failures += metric_failures(manifest, champion_manifest, self.policy.gates)  # type: ignore[arg-type]
+            failures += metric_failures(manifest, champion_manifest, self.policy.gates)
         if failures:
             raise GateFailed(f"{entry.label}: " + "; ".join(failures))
 

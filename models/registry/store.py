@@ -9,7 +9,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from schemas import ModelControl
+from schemas import ModelControl, ModelRef
 
 
 class RegistryEntry(BaseModel):
@@ -21,6 +21,10 @@ class RegistryEntry(BaseModel):
     location: str
     registered_by: str
     registered_at: datetime
+
+    @property
+    def ref(self) -> ModelRef:
+        return ModelRef(name=self.name, version=self.version, content_hash=self.content_hash)
 
     @property
     def label(self) -> str:
