@@ -292,6 +292,11 @@ class Settings(BaseSettings):
         default=None,
         description="Also log each model build to this MLflow tracking server (extra `mlflow`)",
     )
+    governance_policy: Path | None = Field(
+        default=None,
+        description="Roles, actors' public keys, gates and target profile (TOML); "
+        "default var/registry/policy.toml",
+    )
     monitor: MonitorSettings = MonitorSettings()
     audit: AuditSettings = AuditSettings()
 
@@ -310,6 +315,14 @@ class Settings(BaseSettings):
     @property
     def uses_dev_signing_key(self) -> bool:
         return self.signing_key.get_secret_value() == DEV_SIGNING_KEY
+
+    @property
+    def registry_dir(self) -> Path:
+        return self.var_dir / "registry"
+
+    @property
+    def policy_path(self) -> Path:
+        return self.governance_policy or self.registry_dir / "policy.toml"
 
     @property
     def worker_data_dir(self) -> Path:

@@ -12,6 +12,7 @@ from stream.cli.demo_cli import demo_app
 from stream.cli.dlq_cli import dlq_app
 from stream.cli.models_cli import model_app
 from stream.cli.monitor_cli import monitor_app
+from stream.cli.registry_cli import changelog_app, keys_app, registry_app, trace
 from stream.cli.schemas_cli import schemas_app
 from stream.cli.score_cli import score_app
 from stream.cli.worker_cli import worker_app
@@ -33,6 +34,10 @@ app.add_typer(monitor_app, name="monitor")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(score_app, name="score")
 app.add_typer(worker_app, name="worker")
+app.add_typer(registry_app, name="registry")
+app.add_typer(changelog_app, name="changelog")
+app.add_typer(keys_app, name="keys")
+app.command("trace")(trace)
 
 
 def main() -> None:

@@ -12,13 +12,16 @@ import orjson
 from models.decision import FallbackMode, Verdict
 from models.expectations import Violation
 from models.features import FEATURE_NAMES, FEATURE_SET_VERSION
-from models.scoring import PackageScorer
 from schemas import DeploymentRole, FallbackReason, ModelRef, Transaction, decision_id_for
 from schemas.codec import raw_sha256
 from stream.decision_path.encoding import decision_json, scoring_log_json
+from stream.decision_path.live_plan import Champion, LivePlan
 from stream.decision_path.merchant_view import Watermarks
 
 CHAMPION = DeploymentRole.CHAMPION.value
+CANARY = DeploymentRole.CANARY.value
+SHADOW = DeploymentRole.SHADOW.value
+__all__ = ["BatchDecider", "Champion", "LivePlan", "PendingEvent"]
 
 
 class PendingEvent(NamedTuple):
@@ -44,6 +47,7 @@ class DecidedEvent(NamedTuple):
     outcome: str
     fallback_reason: str | None
     model_version: str
+    role: str
     arrival_to_decision_ms: float
     event_to_decision_ms: float
     violations: list[Violation]
@@ -79,46 +83,44 @@ def read_decision_record(record: bytes) -> PriorDecision:
     return PriorDecision(outcome, score, tuple(codes), reason, content_hash)
 
 
-class Champion:
-    """The deciding package and its identity as written on every decision."""
-
-    def __init__(self, scorer: PackageScorer) -> None:
-        manifest = scorer.manifest
-        if manifest.features.feature_set_version != FEATURE_SET_VERSION:
-            raise ValueError(
-                f"package {manifest.name}-{manifest.version} was built for features "
-                f"{manifest.features.feature_set_version}; "
-                f"this worker computes {FEATURE_SET_VERSION}"
-            )
-        self.scorer = scorer
-        self.ref = ModelRef(
-            name=manifest.name, version=manifest.version, content_hash=scorer.package.content_hash
-        )
-
-
 class BatchDecider:
+    """Decides micro-batches under the live plan; `apply` swaps the plan between two batches."""
+
     def __init__(
         self,
-        champion: Champion | None,
+        champion: Champion | LivePlan | None,
         fallback: FallbackMode,
         budget_ms: float,
         input_topic: str,
     ) -> None:
-        self.champion = champion
+        self.plan = champion if isinstance(champion, LivePlan) else LivePlan(0, champion)
         self._fallback = fallback
         self._budget_ms = budget_ms
         self._input_topic = input_topic
+        self.last_calls: list[ModelCall] = []
+
+    @property
+    def champion(self) -> Champion | None:
+        return self.plan.champion
+
+    def apply(self, plan: LivePlan) -> None:
+        # One reference assignment: the batch being decided keeps the plan it started with.
+        self.plan = plan
 
     def decide(self, batch: list[PendingEvent]) -> tuple[list[DecidedEvent], float]:
-        """Outcomes in batch order, and the µs the model call took (0 if none).
+        """Outcomes in batch order, and the µs the deciding model calls took (0 if none).
 
         Events whose arrival is already older than the latency budget get the fallback
         decision without a model call: the answer would come too late to matter, and skipping
-        them is how a lagging worker catches up.
+        them is how a lagging worker catches up. The canary decides the events of the cards
+        its share picks; the champion scores every in-time event (its score on the canary's
+        events is logged for comparison); each shadow scores every in-time event, one more
+        model call per batch, and is only logged.
         """
+        plan = self.plan  # read once: the whole batch is decided under one plan
         started = time.time()
         started_ms = started * 1000.0
-        priors = self._priors(batch)
+        priors = self._priors(plan, batch)
         copies = _copies_of_earlier(batch, priors)
         in_time = [
             i
@@ -127,29 +129,29 @@ class BatchDecider:
             and i not in priors
             and i not in copies
         ]
-        scores: dict[int, float] = {}
-        failure: FallbackReason | None = None
-        error: str | None = None
-        scoring_us = 0.0
-        champion = self.champion
+        # A canary card's replays and late events are the canary's too, not the champion's.
+        on_canary = (
+            {i for i in range(len(batch)) if i not in priors and plan.canary_decides(batch[i].key)}
+            if plan.canary is not None
+            else set()
+        )
+        champion = plan.champion
         violations: list[list[Violation]] = [[] for _ in batch]
-        if champion is None:
-            failure = FallbackReason.MODEL_UNAVAILABLE
-        else:
+        calls: list[_Scored] = []
+        matrix = None
+        if champion is not None:
             rows = [item.features for item in batch]
             matrix = np.array(rows, dtype=np.float64)
             checker = champion.scorer.expectations
             # numpy's fixed cost per call outweighs its speed for a handful of rows.
             violations = checker.check_rows(rows) if len(rows) <= 8 else checker.check(matrix)
-            if in_time:
-                call_started = time.perf_counter()
-                try:
-                    probabilities = champion.scorer.fraud_probability(matrix[in_time])
-                except Exception as exc:  # any model failure becomes a flagged fallback
-                    failure, error = FallbackReason.MODEL_ERROR, repr(exc)[:400]
-                else:
-                    scores = {i: float(p) for i, p in zip(in_time, probabilities, strict=True)}
-                scoring_us = (time.perf_counter() - call_started) * 1e6
+        if matrix is not None and in_time:
+            for role, model in plan.models():
+                wanted = [i for i in in_time if i in on_canary] if role == CANARY else in_time
+                if wanted:
+                    calls.append(_score(role, model, matrix, wanted))
+        self.last_calls = [ModelCall(c.role, c.model.ref, len(c.rows), c.us) for c in calls]
+        deciding_us = sum(c.us for c in calls if c.role != SHADOW)
         scored_at = time.time()
         decided_at = datetime.fromtimestamp(scored_at, UTC)
         decided: list[DecidedEvent] = []
@@ -164,47 +166,49 @@ class BatchDecider:
                 prior = priors[first] if record is None else read_decision_record(record)
             decided.append(
                 self._decide_one(
+                    plan,
                     item,
-                    scores.get(i),
-                    failure,
-                    error,
+                    CANARY if i in on_canary else CHAMPION,
+                    [(c, c.scores.get(i)) for c in calls if i in c.rows],
                     violations[i],
-                    scoring_us,
                     (started, scored_at),
                     decided_at,
                     prior,
                 )
             )
-        return decided, scoring_us
+        return decided, deciding_us
 
-    def _priors(self, batch: list[PendingEvent]) -> dict[int, PriorDecision]:
-        """Replays whose first decision came from the model deciding now (or from no model,
-        with none now): answered with that decision. Under another model they are decided
-        again, and the new decision names the model that made it."""
+    def _priors(self, plan: LivePlan, batch: list[PendingEvent]) -> dict[int, PriorDecision]:
+        """Replays whose first decision came from a model that still holds a deciding role (or
+        from no model, with none now): answered with that decision. A model the plan no longer
+        lets decide (rolled back, replaced) is not repeated: the replay is decided again, and
+        the new decision names the model that made it."""
         priors: dict[int, PriorDecision] = {}
         for i, item in enumerate(batch):
             if item.prior_decision is None:
                 continue
             prior = read_decision_record(item.prior_decision)
-            current = self.champion.ref.content_hash if self.champion else None
-            if prior.content_hash == current:
+            if plan.decides_with(prior.content_hash):
                 priors[i] = prior
         return priors
 
     def _decide_one(
         self,
+        plan: LivePlan,
         item: PendingEvent,
-        score: float | None,
-        failure: FallbackReason | None,
-        error: str | None,
+        role: str,
+        scored: list[tuple[_Scored, float | None]],
         violations: list[Violation],
-        scoring_us: float,
         batch_times: tuple[float, float],
         decided_at: datetime,
         prior: PriorDecision | None,
     ) -> DecidedEvent:
-        champion = self.champion
-        reason: FallbackReason | None = failure
+        deciding = plan.canary if role == CANARY else plan.champion
+        own = next(((c, s) for c, s in scored if c.role == role), None)
+        score = None if own is None else own[1]
+        reason: FallbackReason | None = None
+        error: str | None = None if own is None else own[0].error
+        scoring_us = 0.0 if own is None else own[0].us
         verdict: Verdict
         if prior is not None:
             score = prior.score
@@ -212,19 +216,24 @@ class BatchDecider:
                 None if prior.fallback_reason is None else FallbackReason(prior.fallback_reason)
             )
             verdict = Verdict(prior.outcome, prior.reason_codes)
-            scoring_us, error = 0.0, None  # not scored now
+            scoring_us, error, scored = 0.0, None, []  # not scored now
+            role, deciding = _model_named(plan, prior.content_hash)
         else:
-            if reason is None and score is None:
+            if deciding is None:
+                reason = FallbackReason.MODEL_UNAVAILABLE
+            elif error is not None:
+                reason = FallbackReason.MODEL_ERROR
+            elif score is None:
                 reason = FallbackReason.LATENCY_BUDGET_EXCEEDED
             if score is not None and not 0.0 <= score <= 1.0:  # also catches NaN
                 reason, score = FallbackReason.INVALID_SCORE, None
-            if champion is None:
+            if deciding is None:
                 verdict = _model_free_fallback(self._fallback)
             elif reason is not None:
-                verdict = champion.scorer.decisions.fallback(self._fallback, item.features)
+                verdict = deciding.scorer.decisions.fallback(self._fallback, item.features)
             else:
                 assert score is not None
-                verdict = champion.scorer.decisions.decide(score, item.features)
+                verdict = deciding.scorer.decisions.decide(score, item.features)
         tx = item.transaction
         arrival_ms = item.timestamp_ms
         decided_ms = decided_at.timestamp() * 1000.0
@@ -233,26 +242,23 @@ class BatchDecider:
             max(decided_ms - arrival_ms, 0.0),
             scoring_us if score is not None else 0.0,
         )
-        batch_started, scored = batch_times
+        batch_started, scored_time = batch_times
         milestones = (
             item.received_at * 1000.0 - arrival_ms,
             item.enriched_at * 1000.0 - arrival_ms,
             batch_started * 1000.0 - arrival_ms,
-            scored * 1000.0 - arrival_ms,
+            scored_time * 1000.0 - arrival_ms,
         )
         decision_id = decision_id_for(tx.transaction_id)
-        model = champion.ref if champion else None
+        model = deciding.ref if deciding else None
         reason_value = None if reason is None else reason.value
-        output = None
-        if model is not None:
-            output = (
-                CHAMPION,
-                model,
-                score,
-                verdict.outcome if score is not None else None,
-                scoring_us if score is not None else None,
-                None if score is not None else (error or reason_value),
+        outputs = [_output(c, s, item.features) for c, s in scored]
+        if prior is not None and model is not None:
+            outputs = (
+                [(role, model, score, verdict.outcome, None, None)] if score is not None else []
             )
+        elif model is not None and own is None:
+            outputs.insert(0, (role, model, None, None, None, error or reason_value))
         record = None
         if prior is None:
             record = decision_record(
@@ -263,6 +269,7 @@ class BatchDecider:
             outcome=verdict.outcome,
             fallback_reason=reason_value,
             model_version=model.version if model else "none",
+            role=role,
             arrival_to_decision_ms=timings[1],
             event_to_decision_ms=timings[0],
             violations=violations,
@@ -273,7 +280,7 @@ class BatchDecider:
                 score=score,
                 reason_codes=verdict.reason_codes,
                 model=model,
-                role=CHAMPION,
+                role=role,
                 feature_set_version=FEATURE_SET_VERSION,
                 fallback_reason=reason_value,
                 decided_at=decided_at,
@@ -294,8 +301,8 @@ class BatchDecider:
                 feature_set_version=FEATURE_SET_VERSION,
                 features=dict(zip(FEATURE_NAMES, item.features, strict=True)),
                 merchant_view=item.merchant_view,
-                output=output,
-                deciding_role=CHAMPION,
+                outputs=outputs,
+                deciding_role=role,
                 outcome=verdict.outcome,
                 reason_codes=verdict.reason_codes,
                 violations=violations,
@@ -323,6 +330,55 @@ def _copies_of_earlier(
         if first != i and i not in priors:
             copies[i] = first
     return copies
+
+
+class ModelCall(NamedTuple):
+    """One model call of a batch, for the per-model metrics."""
+
+    role: str
+    model: ModelRef
+    rows: int
+    us: float
+
+
+class _Scored(NamedTuple):
+    role: str
+    model: Champion
+    rows: frozenset[int]
+    scores: dict[int, float]
+    us: float
+    error: str | None
+
+
+def _score(role: str, model: Champion, matrix: np.ndarray, rows: list[int]) -> _Scored:
+    started = time.perf_counter()
+    try:
+        probabilities = model.scorer.fraud_probability(matrix[rows])
+    except Exception as exc:  # any model failure becomes a flagged fallback (or a logged error)
+        us = (time.perf_counter() - started) * 1e6
+        return _Scored(role, model, frozenset(rows), {}, us, repr(exc)[:400])
+    us = (time.perf_counter() - started) * 1e6
+    scores = {i: float(p) for i, p in zip(rows, probabilities, strict=True)}
+    return _Scored(role, model, frozenset(rows), scores, us, None)
+
+
+Output = tuple[str, ModelRef, float | None, str | None, float | None, str | None]
+
+
+def _output(call: _Scored, score: float | None, features: tuple[float, ...]) -> Output:
+    """What one model said about the event, with what its own thresholds would decide."""
+    if score is None or not 0.0 <= score <= 1.0:
+        return (call.role, call.model.ref, None, None, call.us, call.error or "invalid_score")
+    outcome = call.model.scorer.decisions.decide(score, features).outcome
+    return (call.role, call.model.ref, score, outcome, call.us, None)
+
+
+def _model_named(plan: LivePlan, content_hash: str | None) -> tuple[str, Champion | None]:
+    """The deciding role and model with this hash (a prior's model; None: no model now)."""
+    for role, model in plan.models():
+        if role != SHADOW and model.ref.content_hash == content_hash:
+            return role, model
+    return CHAMPION, None
 
 
 def _model_free_fallback(mode: FallbackMode) -> Verdict:

@@ -88,7 +88,7 @@ def scoring_log_json(
     feature_set_version: str,
     features: dict[str, float],
     merchant_view: Sequence[tuple[int, int]],
-    output: tuple[str, ModelRef, float | None, str | None, float | None, str | None] | None,
+    outputs: Sequence[tuple[str, ModelRef, float | None, str | None, float | None, str | None]],
     deciding_role: str,
     outcome: str,
     reason_codes: Sequence[str],
@@ -99,19 +99,17 @@ def scoring_log_json(
     milestones: tuple[float, float, float, float],
 ) -> bytes:
     topic, partition, offset, key, timestamp_ms = source
-    outputs: list[dict[str, Any]] = []
-    if output is not None:
-        role, model, score, model_outcome, latency_us, error = output
-        outputs.append(
-            {
-                "role": role,
-                "model": _ref(model),
-                "score": score,
-                "outcome": model_outcome,
-                "latency_us": latency_us,
-                "error": error,
-            }
-        )
+    written: list[dict[str, Any]] = [
+        {
+            "role": role,
+            "model": _ref(model),
+            "score": score,
+            "outcome": model_outcome,
+            "latency_us": latency_us,
+            "error": error,
+        }
+        for role, model, score, model_outcome, latency_us, error in outputs
+    ]
     received, enriched, batch_started, scored = milestones
     return orjson.dumps(
         {
@@ -132,7 +130,7 @@ def scoring_log_json(
             "feature_set_version": feature_set_version,
             "features": features,
             "merchant_view": [{"partition": p, "offset": o} for p, o in merchant_view],
-            "outputs": outputs,
+            "outputs": written,
             "deciding_role": deciding_role,
             "outcome": outcome,
             "reason_codes": list(reason_codes),

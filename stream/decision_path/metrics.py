@@ -86,3 +86,32 @@ class StreamMetrics:
             "Partitions whose committed offset has not moved while records wait behind it",
             registry=r,
         )
+        self.model_decisions = Counter(
+            "fraud_model_decisions",
+            "Decisions per deciding model and role (the live plan's champion and canary)",
+            ["role", "name", "version"],
+            registry=r,
+        )
+        self.model_scored = Counter(
+            "fraud_model_scored_events",
+            "Events each deployed model scored, by role (shadows included)",
+            ["role", "name", "version"],
+            registry=r,
+        )
+        self.model_call_seconds = Counter(
+            "fraud_model_call_seconds",
+            "Seconds spent in each deployed model's calls, by role: what a shadow costs",
+            ["role", "name", "version"],
+            registry=r,
+        )
+        self.plan_version = Gauge(
+            "fraud_deployment_plan_version",
+            "The live deployment plan this worker applies",
+            registry=r,
+        )
+        self.plan_refusals = Counter(
+            "fraud_deployment_plan_refusals",
+            "Deployment plans refused (previous plan kept), by reason",
+            ["reason"],
+            registry=r,
+        )

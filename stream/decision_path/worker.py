@@ -14,6 +14,8 @@ from typing import Any, cast
 
 import faust
 
+from models.governance.changelog import ChangeLog
+from models.governance.policy import load_policy
 from models.scoring import open_package
 from schemas import examples
 from stream.commit_watch import CommitWatch
@@ -32,6 +34,8 @@ from stream.decision_path.scoring_api import ScoringApi
 from stream.decision_path.stage import DecisionStage
 from stream.decision_path.web import register_views
 from stream.decision_path.web_auth import protect_web
+from stream.deployment.applier import PlanApplier
+from stream.deployment.follower import PlanFollower, apply_current_plan
 from stream.engine import engine_matches_pins, engine_versions
 from stream.engine.commit_flush import flush_before_commits
 from stream.engine.introspection import (
@@ -58,6 +62,7 @@ class Worker:
     champion: Champion | None
     replica: PartialsReplica
     publisher: RequestPublisher
+    follower: PlanFollower
 
 
 def load_champion(settings: Settings) -> Champion | None:
@@ -66,6 +71,22 @@ def load_champion(settings: Settings) -> Champion | None:
         return None
     key = package_signing_key(settings)
     return Champion(open_package(settings.model_package, key, threads=settings.scoring_threads))
+
+
+def plan_applier(settings: Settings, decider: BatchDecider, metrics: StreamMetrics) -> PlanApplier:
+    key = package_signing_key(settings)
+    target = None
+    if settings.policy_path.exists():
+        target = load_policy(settings.policy_path).target
+    else:
+        log.warning(
+            "no governance policy at %s: packages are not checked against a target profile",
+            settings.policy_path,
+        )
+    changelog = ChangeLog(settings.registry_dir / "changelog.jsonl", key)
+    return PlanApplier(
+        decider, key, metrics, changelog, target, settings.worker_id, settings.scoring_threads
+    )
 
 
 def build_worker(settings: Settings) -> Worker:
@@ -134,6 +155,11 @@ def build_worker(settings: Settings) -> Worker:
     decider = BatchDecider(
         champion, settings.fallback, settings.latency_budget_ms, settings.topics.transactions
     )
+    # The live plan, if the control topic has one, replaces the configured package before the
+    # warm-up and before the agent exists: nothing is decided under a stale plan.
+    applier = plan_applier(settings, decider, metrics)
+    apply_current_plan(settings, applier)
+    follower = PlanFollower(settings, applier)
     enricher = Enricher(cards, partials, view)
     waiters = DecisionWaiters()
     stage = DecisionStage(
@@ -175,6 +201,7 @@ def build_worker(settings: Settings) -> Worker:
 
     async def start_merchant_view() -> None:
         replica.start()
+        follower.start()
 
     app.task(start_merchant_view)
 
@@ -199,7 +226,7 @@ def build_worker(settings: Settings) -> Worker:
         return replica.caught_up.is_set() and recovery_completed(app)
 
     def is_ready() -> tuple[bool, str]:
-        if champion is None:
+        if decider.champion is None:
             return False, "no verified model package loaded"
         if replica.failure is not None:
             return False, f"merchant view stopped: {replica.failure}"
@@ -215,7 +242,7 @@ def build_worker(settings: Settings) -> Worker:
         app,
         metrics,
         is_ready,
-        lambda: _model_info(settings, champion),
+        lambda: _model_info(settings, decider),
         lambda: consumer_state(app),
     )
     web_app = cast(Any, app.web).web_app
@@ -234,7 +261,7 @@ def build_worker(settings: Settings) -> Worker:
     ).register(web_app, noop=settings.api_noop_endpoint)
     token = settings.web_token
     protect_web(web_app, None if token is None else token.get_secret_value())
-    return Worker(app, settings, metrics, output, changelog, champion, replica, publisher)
+    return Worker(app, settings, metrics, output, changelog, champion, replica, publisher, follower)
 
 
 def warm_up(settings: Settings, decider: BatchDecider) -> None:
@@ -307,11 +334,19 @@ def _watchdogs(
     app.timer(interval=5.0)(watch_progress)
 
 
-def _model_info(settings: Settings, champion: Champion | None) -> dict[str, Any]:
+def _model_info(settings: Settings, decider: BatchDecider) -> dict[str, Any]:
+    plan = decider.plan
+    champion = plan.champion
     if champion is None:
-        return {"champion": None, "fallback": settings.fallback.value}
+        return {"champion": None, "fallback": settings.fallback.value, "plan_version": plan.version}
     manifest = champion.scorer.manifest
     return {
+        "plan_version": plan.version,
+        "roles": [
+            {"role": role, **model.ref.model_dump()}
+            | ({"traffic_share": plan.canary_share} if role == "canary" else {})
+            for role, model in plan.models()
+        ],
         "champion": champion.ref.model_dump(),
         "predictor": champion.scorer.predictor.kind,
         "feature_set_version": manifest.features.feature_set_version,
@@ -346,6 +381,7 @@ def run_worker(settings: Settings) -> None:
         faust_worker.execute_from_commandline()
     finally:
         worker.replica.stop()
+        worker.follower.stop()
         left = worker.output.close() + worker.changelog.close() + worker.publisher.close()
         if left:
             log.error("%d output records were not delivered at shutdown", left)

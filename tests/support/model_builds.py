@@ -54,11 +54,17 @@ def build_small(
     *,
     repo: Path = REPO_ROOT,
     key: bytes = TEST_KEY,
+    trees: int = TEST_TREES,
 ) -> Path:
+    config = short_training_config()
+    if trees != TEST_TREES:
+        values = config.model_dump()
+        values["model"]["max_iter"] = trees
+        config = TrainingConfig.model_validate(values)
     request = BuildRequest(
         transactions_id=world.transactions_id,
         labels_id=world.labels_id,
-        config=short_training_config(),
+        config=config,
         version=version,
         arguments={"data": world.transactions_id, "labels": world.labels_id},
     )

@@ -90,7 +90,7 @@ def test_scoring_log_json_equals_the_contract_record() -> None:
         feature_set_version="fs1-abc",
         features=features,
         merchant_view=((0, 17), (3, 1040)),
-        output=("champion", MODEL, 0.71, "REVIEW", 810.0, None),
+        outputs=[("champion", MODEL, 0.71, "REVIEW", 810.0, None)],
         deciding_role="champion",
         outcome="REVIEW",
         reason_codes=("SCORE_ABOVE_REVIEW_THRESHOLD",),
