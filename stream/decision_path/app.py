@@ -47,7 +47,10 @@ def create_app(settings: Settings) -> faust.App:
         # Table values are already bytes; keys are ids.
         key_serializer="raw",
         value_serializer="raw",
-        table_standby_replicas=0,
+        # Both are what keeps scoring going through restarts (README, Reliability): a restarted
+        # static member gets its partitions back with no rebalance; a standby takes over warm.
+        consumer_group_instance_id=settings.consumer_instance_id,
+        table_standby_replicas=settings.standby_replicas,
         logging_config=None,
     )
     drop_monitor(app)
