@@ -25,6 +25,7 @@ from stream.decision_path.intake import input_decoder
 from stream.decision_path.merchant_view import MerchantView, PartialsReplica
 from stream.decision_path.metrics import StreamMetrics
 from stream.decision_path.output import OutputProducer
+from stream.decision_path.readiness import ReadyClock
 from stream.decision_path.stage import DecisionStage
 from stream.decision_path.web import register_views
 from stream.decision_path.web_auth import protect_web
@@ -35,6 +36,7 @@ from stream.engine.introspection import (
     fetcher_crash,
     read_progress,
     recovery_completed,
+    unprocessed_partitions,
 )
 from stream.engine.state_stores import DictStore, TableStore
 from stream.settings import Settings
@@ -158,6 +160,7 @@ def build_worker(settings: Settings) -> Worker:
     app.task(start_merchant_view)
 
     settled = asyncio.Event()
+    ready_clock = ReadyClock()
 
     async def settle_memory_before_ready() -> None:
         # What the worker holds once started (code, model, recovered view) lives for good: out
@@ -188,6 +191,7 @@ def build_worker(settings: Settings) -> Worker:
             return False, "state tables are recovering from their changelogs"
         if not settled.is_set():
             return False, "settling memory"
+        metrics.time_to_ready.set(ready_clock.mark_ready())
         return True, "tables recovered, merchant view loaded, model loaded and warm"
 
     register_views(
@@ -266,6 +270,9 @@ def _watchdogs(
                     },
                 )
         metrics.stuck_partitions.set(stuck)
+        metrics.unprocessed_partitions.set(
+            unprocessed_partitions(app, settings.topics.transactions)
+        )
         watch.forget({(tp.topic, tp.partition) for tp, *_ in rows})
         metrics.merchant_view_size.set(len(view))
 
