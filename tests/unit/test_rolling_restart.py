@@ -69,7 +69,7 @@ class _ReadyServer:
 @pytest.fixture
 def ready_server() -> Iterator[_ReadyServer]:
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             self.send_response(200)
             self.end_headers()
             self.wfile.write(b'{"ready": true}')
