@@ -39,7 +39,19 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def start(self, timeout_s: float = 120.0) -> None:
+    def start(self, timeout_s: float = 120.0) -> float:
+        """Start and wait until ready; the seconds it took."""
+        began = time.monotonic()
+        self.spawn()
+        self.wait_ready(timeout_s)
+        return time.monotonic() - began
+
+    def restart(self) -> None:
+        """SIGTERM (a graceful stop), then start again without waiting (stream.rolling)."""
+        self.stop()
+        self.spawn()
+
+    def spawn(self) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
@@ -50,6 +62,8 @@ class WorkerProcess:
                 env=self.env,
                 start_new_session=True,
             )
+
+    def wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while not self.ready():
             if not self.alive:

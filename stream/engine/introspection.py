@@ -55,7 +55,7 @@ def recovery_completed(app: Any) -> bool:
 def read_progress(app: Any, topic: str) -> list[tuple[Any, int | None, int | None, int | None]]:
     """(tp, committed offset, next offset to read, high-water mark) of each assigned partition."""
     consumer = app.consumer
-    idle_since_seek = getattr(consumer, "idle_since_seek", set())
+    idle_since_seek: set[Any] = getattr(consumer, "idle_since_seek", set())
     rows = []
     for tp in consumer.assignment():
         if tp.topic != topic:
