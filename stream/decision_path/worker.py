@@ -38,6 +38,7 @@ from stream.engine.introspection import (
     recovery_completed,
     unprocessed_partitions,
 )
+from stream.engine.prompt_restart import PromptStopWorker
 from stream.engine.state_stores import DictStore, TableStore
 from stream.settings import Settings
 from stream.signing_keys import package_signing_key
@@ -309,7 +310,7 @@ def run_worker(settings: Settings) -> None:
     from stream.logs import logging_config
 
     worker = build_worker(settings)
-    faust_worker = faust.Worker(
+    faust_worker = PromptStopWorker(
         worker.app,
         loglevel=settings.log_level,
         logging_config=logging_config(settings.log_level, settings.worker_id),
