@@ -69,7 +69,7 @@ class Restart:
     how: str  # "SIGKILL" or "rolling"
     stopped_ms: int  # wall clock, as Kafka timestamps
     ready_ms: int
-    seconds_to_ready: float  # from its new process's start to /ready
+    seconds_to_ready: float  # SIGKILL, or the SIGTERM after a warm start → /ready
 
 
 @dataclass(frozen=True)
@@ -240,13 +240,13 @@ def _inflict(
 def _roll(workers: list[WorkerProcess], t0: float, log: ChaosLog, say: Say) -> None:
     """`stream.rolling`'s order (one at a time, each after the last is ready), timed."""
     for worker in workers:
-        rolled = rolling_restart(
-            [worker], say=lambda line: say(f"t={time.monotonic() - t0:6.1f}s {line}")
-        )
+        rolling_restart([worker], say=lambda line: say(f"t={time.monotonic() - t0:6.1f}s {line}"))
         ready_ms = _now_ms()
-        stopped_ms = ready_ms - int(rolled[0].seconds_to_ready * 1000)
+        # Scoring of its partitions stops at the old process's SIGTERM, not at the new
+        # process's start (it warms up while the old one still scores).
+        stopped_ms = int(worker.stopped_at * 1000)
         log.restarts.append(
-            Restart(worker.name, "rolling", stopped_ms, ready_ms, rolled[0].seconds_to_ready)
+            Restart(worker.name, "rolling", stopped_ms, ready_ms, (ready_ms - stopped_ms) / 1000)
         )
 
 

@@ -21,6 +21,7 @@ from stream.decision_path.agent import attach_decision_agent, input_topic
 from stream.decision_path.app import create_app
 from stream.decision_path.deciding import BatchDecider, Champion
 from stream.decision_path.enrich import Enricher
+from stream.decision_path.handover import data_dir_held
 from stream.decision_path.intake import input_decoder
 from stream.decision_path.merchant_view import MerchantView, PartialsReplica
 from stream.decision_path.metrics import StreamMetrics
@@ -316,7 +317,8 @@ def run_worker(settings: Settings) -> None:
         logging_config=logging_config(settings.log_level, settings.worker_id),
     )
     try:
-        faust_worker.execute_from_commandline()
+        with data_dir_held(settings.worker_data_dir):
+            faust_worker.execute_from_commandline()
     finally:
         worker.replica.stop()
         left = worker.output.close() + worker.changelog.close()
