@@ -35,6 +35,8 @@ class Availability:
     disrupted_s: float  # time inside the disruption windows
     decisions_per_s_disrupted: float | None  # decision records sent inside them
     latency_ms_disrupted: dict[str, float]  # produce → first decision, inputs sent inside them
+    fallbacks_disrupted: int = 0  # first decisions that fell back, of inputs sent inside them
+    decided_disrupted: int = 0
 
     @property
     def fallback_share(self) -> float:
@@ -64,14 +66,13 @@ def measure(
         d for d in decisions if any(start <= d.timestamp_ms <= end for start, end in windows_ms)
     ]
     disrupted_ms = sum(end - start for start, end in windows_ms)
-    latencies = np.array(
-        [
-            first[seen.transaction_id].timestamp_ms - seen.timestamp_ms
-            for seen in inputs
-            if seen.transaction_id in first
-            and any(start <= seen.timestamp_ms <= end for start, end in windows_ms)
-        ]
-    )
+    sent_inside = [
+        (seen, first[seen.transaction_id])
+        for seen in inputs
+        if seen.transaction_id in first
+        and any(start <= seen.timestamp_ms <= end for start, end in windows_ms)
+    ]
+    latencies = np.array([d.timestamp_ms - seen.timestamp_ms for seen, d in sent_inside])
     return Availability(
         decided=len(first),
         fallbacks=sum(1 for d in first.values() if d.fallback),
@@ -83,6 +84,8 @@ def measure(
             if latencies.size
             else {}
         ),
+        fallbacks_disrupted=sum(1 for _, d in sent_inside if d.fallback),
+        decided_disrupted=len(sent_inside),
     )
 
 

@@ -115,6 +115,7 @@ def chaos(
         "arrival_to_decision_ms": {k: round(v, 1) for k, v in result.latency_ms.items()},
         "fallbacks": a.fallbacks,
         "fallback_share": round(a.fallback_share, 4),
+        "fallbacks_of_inputs_sent_disrupted": f"{a.fallbacks_disrupted}/{a.decided_disrupted}",
         "restarts": [
             {"worker": r.worker, "how": r.how, "seconds_to_ready": round(r.seconds_to_ready, 1)}
             for r in result.log.restarts

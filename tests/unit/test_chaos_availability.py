@@ -35,6 +35,7 @@ def test_gap_per_partition_fallbacks_and_disrupted_figures() -> None:
     waits = [3_200, 2_300, 1_400, 500, 100, 100, 100, 100, 100]
     assert figures.latency_ms_disrupted["p50"] == pytest.approx(np.percentile(waits, 50))
     assert figures.latency_ms_disrupted["p99"] == pytest.approx(np.percentile(waits, 99))
+    assert (figures.fallbacks_disrupted, figures.decided_disrupted) == (2, 9)  # t2, t3
 
 
 def test_no_disruption_means_no_disrupted_figures() -> None:
