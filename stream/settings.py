@@ -226,6 +226,21 @@ class Settings(BaseSettings):
         description="While records flow, the longest a fetch of the input waits; a partition "
         "left out of a fetch (its records still being handed over) can wait this long",
     )
+    static_membership: bool = Field(
+        default=True,
+        description="Join the consumer group as a static member (KIP-345): a worker back within "
+        "session_timeout_s gets its partitions again without a rebalance of the group",
+    )
+    group_instance_id: str | None = Field(
+        default=None,
+        description="The worker's static member id, unique in the group; default: worker_id",
+    )
+    standby_replicas: int = Field(
+        default=1,
+        ge=0,
+        description="Warm copies of each state-table partition on other workers (only when "
+        "more than one runs): a taken-over partition scores without a changelog replay",
+    )
     stuck_commit_after_s: float = Field(
         default=60.0, gt=0, description="Report a partition whose commit stalls this long"
     )
@@ -323,6 +338,13 @@ class Settings(BaseSettings):
     @property
     def policy_path(self) -> Path:
         return self.governance_policy or self.registry_dir / "policy.toml"
+
+    @property
+    def consumer_instance_id(self) -> str | None:
+        """The static member id given to the consumer, or None for a dynamic member."""
+        if not self.static_membership:
+            return None
+        return self.group_instance_id or self.worker_id
 
     @property
     def worker_data_dir(self) -> Path:

@@ -16,11 +16,14 @@ from confluent_kafka import KafkaError, Message
 
 from schemas import Decision
 from stream.broker import BrokerConfig, KafkaBroker, free_ports
+from stream.chaos.availability import Availability, DecisionSeen, InputSeen, measure
 from stream.chaos.checks import Outcomes, outcomes, table_parity, wait_for_zero_lag
 from stream.chaos.workers import WorkerProcess
 from stream.kafka_clients import new_producer
 from stream.replay import StateParity, read_topic
+from stream.rolling import rolling_restart
 from stream.settings import Settings, TopicNames
+from stream.topic_scan import scan
 
 Say = Callable[[str], None]
 
@@ -34,6 +37,11 @@ class ChaosPlan:
     seed: int = 7
     engine_fix: bool = True
     drain_timeout_s: float = 600.0
+    # A rolling restart of both workers (SIGTERM, start, wait for /ready, next) instead of
+    # kills, begun at `disrupt_at` of the load.
+    roll: bool = False
+    # Where in the load the kills fall, as fractions of its duration (random inside).
+    disrupt_at: tuple[float, float] = (0.05, 0.95)
 
 
 @dataclass
@@ -42,6 +50,26 @@ class ChaosLog:
     broker_restarts: list[float] = field(default_factory=list)
     produced: dict[tuple[int, int], str] = field(default_factory=dict)
     produce_errors: list[str] = field(default_factory=list)
+    restarts: list[Restart] = field(default_factory=list)
+
+    def disruptions_ms(self) -> list[tuple[int, int]]:
+        """Kill (or a roll's first stop) → the restarted worker ready, merged when they meet."""
+        merged: list[tuple[int, int]] = []
+        for restart in sorted(self.restarts, key=lambda r: r.stopped_ms):
+            if merged and restart.stopped_ms <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], restart.ready_ms))
+            else:
+                merged.append((restart.stopped_ms, restart.ready_ms))
+        return merged
+
+
+@dataclass(frozen=True)
+class Restart:
+    worker: str
+    how: str  # "SIGKILL" or "rolling"
+    stopped_ms: int  # wall clock, as Kafka timestamps
+    ready_ms: int
+    seconds_to_ready: float  # SIGKILL, or the SIGTERM after a warm start → /ready
 
 
 @dataclass(frozen=True)
@@ -54,6 +82,7 @@ class ChaosResult:
     seconds: float
     decided_per_second: float
     latency_ms: dict[str, float]
+    availability: Availability
 
     @property
     def passed(self) -> bool:
@@ -117,6 +146,7 @@ def run_chaos(
         result_outcomes = outcomes(bootstrap, topics, log.produced)
         parity = table_parity(bootstrap, settings)
         latency = _latency(bootstrap, topics)
+        measured = _availability(bootstrap, topics, log)
     finally:
         for worker in workers:
             worker.stop()
@@ -130,6 +160,7 @@ def run_chaos(
         seconds=time.monotonic() - started,
         decided_per_second=result_outcomes.decided / seconds if seconds else 0.0,
         latency_ms=latency,
+        availability=measured,
     )
 
 
@@ -180,9 +211,13 @@ def _inflict(
     log: ChaosLog,
     say: Say,
 ) -> None:
-    """Kill one worker at a time at random moments; restart the broker once, mid-run."""
+    """Kill one worker at a time at random moments (or roll both); restart the broker once."""
     restart_at = duration / 2 if plan.broker_restart else None
-    kill_times = sorted(rng.uniform(0.05, 0.95) * duration for _ in range(plan.kills))
+    low, high = plan.disrupt_at
+    kill_times = sorted(rng.uniform(low, high) * duration for _ in range(plan.kills))
+    if plan.roll:
+        _sleep_until(t0 + low * duration)
+        _roll(workers, t0, log, say)
     for kill_at in kill_times:
         if restart_at is not None and kill_at >= restart_at:
             _sleep_until(t0 + restart_at)
@@ -190,13 +225,33 @@ def _inflict(
             restart_at = None
         _sleep_until(t0 + kill_at)
         victim = rng.choice(workers)
+        stopped_ms = _now_ms()
         victim.kill()
         log.kills.append((time.monotonic() - t0, victim.name))
         say(f"t={time.monotonic() - t0:6.1f}s SIGKILL {victim.name} (kill {len(log.kills)})")
-        victim.start()  # the other worker runs on meanwhile; one kill at a time
+        seconds = victim.start()  # the other worker runs on meanwhile; one kill at a time
+        log.restarts.append(Restart(victim.name, "SIGKILL", stopped_ms, _now_ms(), seconds))
+        say(f"t={time.monotonic() - t0:6.1f}s {victim.name} ready ({seconds:.1f} s)")
     if restart_at is not None:
         _sleep_until(t0 + restart_at)
         _restart_broker(broker, t0, log, say)
+
+
+def _roll(workers: list[WorkerProcess], t0: float, log: ChaosLog, say: Say) -> None:
+    """`stream.rolling`'s order (one at a time, each after the last is ready), timed."""
+    for worker in workers:
+        rolling_restart([worker], say=lambda line: say(f"t={time.monotonic() - t0:6.1f}s {line}"))
+        ready_ms = _now_ms()
+        # Scoring of its partitions stops at the old process's SIGTERM, not at the new
+        # process's start (it warms up while the old one still scores).
+        stopped_ms = int(worker.stopped_at * 1000)
+        log.restarts.append(
+            Restart(worker.name, "rolling", stopped_ms, ready_ms, (ready_ms - stopped_ms) / 1000)
+        )
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _restart_broker(broker: KafkaBroker, t0: float, log: ChaosLog, say: Say) -> None:
@@ -239,6 +294,18 @@ def _latency(bootstrap: str, topics: TopicNames) -> dict[str, float]:
     if arrivals.size == 0:
         return {}
     return {f"p{q}": float(np.percentile(arrivals, q)) for q in (50, 95, 99)}
+
+
+def _availability(bootstrap: str, topics: TopicNames, log: ChaosLog) -> Availability:
+    inputs = [
+        InputSeen(r.partition, r.timestamp_ms, log.produced.get((r.partition, r.offset), ""))
+        for r in scan(bootstrap, topics.transactions, timeout_s=120)
+    ]
+    decisions = []
+    for r in scan(bootstrap, topics.decisions, timeout_s=120):
+        decision = Decision.model_validate_json(r.value or b"")
+        decisions.append(DecisionSeen(decision.transaction_id, r.timestamp_ms, decision.fallback))
+    return measure(inputs, decisions, log.disruptions_ms())
 
 
 def simulated_load(events: int, seed: int) -> list[tuple[bytes, bytes]]:

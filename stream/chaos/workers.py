@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stream.broker import free_port
+from stream.decision_path.handover import waiting_pid
 
 
 class WorkerStartError(RuntimeError):
@@ -27,11 +28,13 @@ class WorkerProcess:
             **os.environ,
             **env,
             "FRAUD_WORKER_ID": name,
-            "FRAUD_DATA_DIR": str(work_dir / name),
+            "FRAUD_DATA_DIR": str(work_dir / name),  # = self.data_dir
             "FRAUD_WEB_PORT": str(self.port),
             "PYTHONUNBUFFERED": "1",
         }
         self.log_path = work_dir / f"{name}.log"
+        self.data_dir = work_dir / name
+        self.stopped_at = 0.0  # wall clock of the last restart's SIGTERM to the old process
         self._process: subprocess.Popen[bytes] | None = None
         self.kills = 0
 
@@ -39,7 +42,31 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def start(self, timeout_s: float = 120.0) -> None:
+    def start(self, timeout_s: float = 120.0) -> float:
+        """Start and wait until ready; the seconds it took."""
+        began = time.monotonic()
+        self.spawn()
+        self.wait_ready(timeout_s)
+        return time.monotonic() - began
+
+    def restart(self, warm_timeout_s: float = 120.0) -> None:
+        """A warm handover (stream.decision_path.handover): start the new process while the
+        old one scores on; once the new one is warm and waiting, SIGTERM the old one (a
+        graceful stop). Returns without waiting for ready (stream.rolling)."""
+        old = self._process
+        self.spawn()
+        deadline = time.monotonic() + warm_timeout_s
+        while old is not None and waiting_pid(self.data_dir) != self._pid():
+            if not self.alive:
+                raise WorkerStartError(f"{self.name} exited at start:\n{self.tail()}")
+            if time.monotonic() > deadline:
+                raise WorkerStartError(f"{self.name} not warm in {warm_timeout_s} s")
+            time.sleep(0.05)
+        self.stopped_at = time.time()
+        if old is not None and old.poll() is None:
+            _terminate(old, 60.0)
+
+    def spawn(self) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
@@ -50,6 +77,8 @@ class WorkerProcess:
                 env=self.env,
                 start_new_session=True,
             )
+
+    def wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while not self.ready():
             if not self.alive:
@@ -78,14 +107,11 @@ class WorkerProcess:
     def stop(self, timeout_s: float = 60.0) -> None:
         """SIGTERM, then SIGKILL if it does not stop in time."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(30)
+        if process is not None and process.poll() is None:
+            _terminate(process, timeout_s)
+
+    def _pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
 
     def tail(self, lines: int = 30) -> str:
         """The log's last lines, without librdkafka's connection reports ("%3|..."): a worker
@@ -96,3 +122,12 @@ class WorkerProcess:
             return ""
         own = [line for line in text.splitlines() if not line.startswith("%")]
         return "\n".join(own[-lines:])
+
+
+def _terminate(process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(30)

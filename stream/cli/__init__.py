@@ -13,6 +13,7 @@ from stream.cli.dlq_cli import dlq_app
 from stream.cli.models_cli import model_app
 from stream.cli.monitor_cli import monitor_app
 from stream.cli.registry_cli import changelog_app, keys_app, registry_app, trace
+from stream.cli.rolling_cli import rolling_restart_command
 from stream.cli.schemas_cli import schemas_app
 from stream.cli.score_cli import score_app
 from stream.cli.worker_cli import worker_app
@@ -31,6 +32,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(model_app, name="model")
 app.add_typer(monitor_app, name="monitor")
+app.command("rolling-restart")(rolling_restart_command)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(score_app, name="score")
 app.add_typer(worker_app, name="worker")

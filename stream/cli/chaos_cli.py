@@ -6,7 +6,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,13 +14,41 @@ from stream.settings import get_settings
 
 chaos_app = typer.Typer(help="Kill workers and restart the broker under load; prove no loss.")
 
+# Preset runs (README, Reliability): what each sets unless given on the command line.
+SCENARIOS: dict[str, dict[str, Any]] = {
+    # Random kills of either worker and a broker restart.
+    "kills": {"events": 20_000, "rate": 400, "kills": 10, "broker_restart": True},
+    # One worker of two SIGKILLed once, a third into the load, and restarted at once.
+    "kill-one": {
+        "events": 25_000,
+        "rate": 500,
+        "kills": 1,
+        "broker_restart": False,
+        "disrupt_at": (0.3, 0.35),
+    },
+    # Both workers restarted one at a time (SIGTERM, start, /ready), a third into the load.
+    "rolling": {
+        "events": 25_000,
+        "rate": 500,
+        "kills": 0,
+        "broker_restart": False,
+        "roll": True,
+        "disrupt_at": (0.3, 0.3),
+    },
+}
+
 
 @chaos_app.callback(invoke_without_command=True)
 def chaos(
-    events: Annotated[int, typer.Option(help="Events produced during the run")] = 20_000,
-    rate: Annotated[int, typer.Option(help="Events per second")] = 400,
-    kills: Annotated[int, typer.Option(help="SIGKILLs, one worker at a time")] = 10,
-    broker_restart: Annotated[bool, typer.Option(help="Restart the broker once mid-run")] = True,
+    scenario: Annotated[
+        str, typer.Option(help=f"Preset: {', '.join(SCENARIOS)}; the options below override it")
+    ] = "kills",
+    events: Annotated[int | None, typer.Option(help="Events produced during the run")] = None,
+    rate: Annotated[int | None, typer.Option(help="Events per second")] = None,
+    kills: Annotated[int | None, typer.Option(help="SIGKILLs, one worker at a time")] = None,
+    broker_restart: Annotated[
+        bool | None, typer.Option(help="Restart the broker once mid-run")
+    ] = None,
     engine_fix: Annotated[
         bool, typer.Option(help="Ordered recovery on; off reproduces the engine defect")
     ] = True,
@@ -33,6 +61,11 @@ def chaos(
     from stream.chaos.harness import ChaosPlan, run_chaos, simulated_load
     from stream.signing_keys import DevSigningKeyRefused, package_signing_key, run_signing_key
 
+    if scenario not in SCENARIOS:
+        typer.echo(f"error: unknown scenario {scenario!r} ({', '.join(SCENARIOS)})", err=True)
+        raise typer.Exit(2)
+    given = {"events": events, "rate": rate, "kills": kills, "broker_restart": broker_restart}
+    preset = {**SCENARIOS[scenario], **{k: v for k, v in given.items() if v is not None}}
     settings = get_settings()
     chosen = package or settings.model_package
     try:
@@ -50,20 +83,17 @@ def chaos(
         if chosen is None:
             typer.echo("building a small model package")
             chosen = build_small_package(work / "package", key.encode())
-        plan = ChaosPlan(
-            events=events,
-            rate=rate,
-            kills=kills,
-            broker_restart=broker_restart,
-            seed=seed,
-            engine_fix=engine_fix,
-        )
-        result = run_chaos(plan, work, chosen, key, simulated_load(events, seed), say=typer.echo)
+        plan = ChaosPlan(**preset, seed=seed, engine_fix=engine_fix)
+        load = simulated_load(plan.events, seed)
+        result = run_chaos(plan, work, chosen, key, load, say=typer.echo)
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
     o = result.outcomes
+    a = result.availability
     figures = {
+        "scenario": scenario,
+        "events_per_second": plan.rate,
         "engine_fix": engine_fix,
         "kills": len(result.log.kills),
         "broker_restarts": len(result.log.broker_restarts),
@@ -83,6 +113,24 @@ def chaos(
         "run_seconds": round(result.seconds, 1),
         "decided_per_second": round(result.decided_per_second, 1),
         "arrival_to_decision_ms": {k: round(v, 1) for k, v in result.latency_ms.items()},
+        "fallbacks": a.fallbacks,
+        "fallback_share": round(a.fallback_share, 4),
+        "fallbacks_of_inputs_sent_disrupted": f"{a.fallbacks_disrupted}/{a.decided_disrupted}",
+        "restarts": [
+            {"worker": r.worker, "how": r.how, "seconds_to_ready": round(r.seconds_to_ready, 1)}
+            for r in result.log.restarts
+        ],
+        "disrupted_seconds": round(a.disrupted_s, 1),
+        "decisions_per_second_disrupted": (
+            None if a.decisions_per_s_disrupted is None else round(a.decisions_per_s_disrupted, 1)
+        ),
+        "produce_to_decision_ms_disrupted": {
+            k: round(v, 1) for k, v in a.latency_ms_disrupted.items()
+        },
+        "longest_gap_without_decision_s": {
+            str(p): round(gap, 2) for p, gap in sorted(a.longest_gap_s.items())
+        },
+        "longest_gap_any_partition_s": round(a.longest_gap_any_s, 2),
         "passed": result.passed,
     }
     typer.echo(json.dumps(figures, indent=2))

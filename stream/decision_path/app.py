@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import faust
+from faust.tables.manager import TableManager
 
 from stream.engine.consumer import install_consumer
 from stream.engine.ordered_recovery import OrderedRecoveryTableManager
+from stream.engine.prompt_restart import PromptTableStart
 from stream.engine.sensors import drop_monitor
 from stream.kafka_clients import faust_credentials
 from stream.settings import Settings
@@ -26,10 +28,13 @@ def create_app(settings: Settings) -> faust.App:
         processing_guarantee=settings.processing_guarantee,
         # Faust's 60 s default leaves a crashed worker's partitions unscored for a minute.
         broker_session_timeout=settings.session_timeout_s,
-        TableManager=(
-            OrderedRecoveryTableManager
-            if settings.ordered_recovery
-            else "faust.tables:TableManager"
+        TableManager=type(
+            "EngineTableManager",
+            (
+                PromptTableStart,
+                OrderedRecoveryTableManager if settings.ordered_recovery else TableManager,
+            ),
+            {},
         ),
         # Web server for /metrics, /health, /ready, /model, /consumer: loopback unless configured.
         web_enabled=True,
@@ -47,7 +52,10 @@ def create_app(settings: Settings) -> faust.App:
         # Table values are already bytes; keys are ids.
         key_serializer="raw",
         value_serializer="raw",
-        table_standby_replicas=0,
+        # Both are what keeps scoring going through restarts (README, Reliability): a restarted
+        # static member gets its partitions back with no rebalance; a standby takes over warm.
+        consumer_group_instance_id=settings.consumer_instance_id,
+        table_standby_replicas=settings.standby_replicas,
         logging_config=None,
     )
     drop_monitor(app)

@@ -81,6 +81,16 @@ class StreamMetrics:
         self.merchant_view_size = Gauge(
             "fraud_merchant_view_merchants", "Merchants in the in-memory merchant view", registry=r
         )
+        self.time_to_ready = Gauge(
+            "fraud_time_to_ready_seconds",
+            "Seconds from the process start to /ready first answering yes (0 until then)",
+            registry=r,
+        )
+        self.unprocessed_partitions = Gauge(
+            "fraud_unprocessed_partitions",
+            "Assigned input partitions not being fetched (paused, recovering, awaiting a seek)",
+            registry=r,
+        )
         self.stuck_partitions = Gauge(
             "fraud_stuck_commit_partitions",
             "Partitions whose committed offset has not moved while records wait behind it",

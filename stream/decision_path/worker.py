@@ -26,11 +26,13 @@ from stream.decision_path.api_routing import Forwarder, Owners
 from stream.decision_path.app import create_app
 from stream.decision_path.deciding import BatchDecider, Champion
 from stream.decision_path.enrich import Enricher
+from stream.decision_path.handover import data_dir_held
 from stream.decision_path.intake import input_decoder
 from stream.decision_path.merchant_view import MerchantView, PartialsReplica
 from stream.decision_path.metrics import StreamMetrics
 from stream.decision_path.output import OutputProducer
 from stream.decision_path.scoring_api import ScoringApi
+from stream.decision_path.readiness import ReadyClock
 from stream.decision_path.stage import DecisionStage
 from stream.decision_path.web import register_views
 from stream.decision_path.web_auth import protect_web
@@ -43,7 +45,9 @@ from stream.engine.introspection import (
     fetcher_crash,
     read_progress,
     recovery_completed,
+    unprocessed_partitions,
 )
+from stream.engine.prompt_restart import PromptStopWorker
 from stream.engine.state_stores import DictStore, TableStore
 from stream.settings import Settings
 from stream.signing_keys import package_signing_key
@@ -206,6 +210,7 @@ def build_worker(settings: Settings) -> Worker:
     app.task(start_merchant_view)
 
     settled = asyncio.Event()
+    ready_clock = ReadyClock()
 
     async def settle_memory_before_ready() -> None:
         # What the worker holds once started (code, model, recovered view) lives for good: out
@@ -236,6 +241,7 @@ def build_worker(settings: Settings) -> Worker:
             return False, "state tables are recovering from their changelogs"
         if not settled.is_set():
             return False, "settling memory"
+        metrics.time_to_ready.set(ready_clock.mark_ready())
         return True, "tables recovered, merchant view loaded, model loaded and warm"
 
     register_views(
@@ -328,6 +334,9 @@ def _watchdogs(
                     },
                 )
         metrics.stuck_partitions.set(stuck)
+        metrics.unprocessed_partitions.set(
+            unprocessed_partitions(app, settings.topics.transactions)
+        )
         watch.forget({(tp.topic, tp.partition) for tp, *_ in rows})
         metrics.merchant_view_size.set(len(view))
 
@@ -372,13 +381,14 @@ def run_worker(settings: Settings) -> None:
     from stream.logs import logging_config
 
     worker = build_worker(settings)
-    faust_worker = faust.Worker(
+    faust_worker = PromptStopWorker(
         worker.app,
         loglevel=settings.log_level,
         logging_config=logging_config(settings.log_level, settings.worker_id),
     )
     try:
-        faust_worker.execute_from_commandline()
+        with data_dir_held(settings.worker_data_dir):
+            faust_worker.execute_from_commandline()
     finally:
         worker.replica.stop()
         worker.follower.stop()

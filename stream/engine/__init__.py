@@ -15,6 +15,7 @@ the one they were written and tested against (the worker warns when it is not).
   through librdkafka, persisted offsets written at commit.
 - commit_flush: outputs and changelog records sent through librdkafka are delivered before any
   offset commit.
+- prompt_restart: no fixed one-second waits when a worker starts and stops.
 - introspection: the engine's per-partition view for operators (/consumer) and its health.
 """
 

@@ -55,20 +55,46 @@ def recovery_completed(app: Any) -> bool:
 def read_progress(app: Any, topic: str) -> list[tuple[Any, int | None, int | None, int | None]]:
     """(tp, committed offset, next offset to read, high-water mark) of each assigned partition."""
     consumer = app.consumer
+    idle_since_seek: set[Any] = getattr(consumer, "idle_since_seek", set())
     rows = []
     for tp in consumer.assignment():
         if tp.topic != topic:
             continue
-        read = consumer._read_offset.get(tp)
         rows.append(
             (
                 tp,
                 consumer._committed_offset.get(tp),
-                None if read is None else read + 1,
+                next_offset_to_read(consumer._read_offset.get(tp), tp in idle_since_seek),
                 consumer.highwater(tp),
             )
         )
     return rows
+
+
+def next_offset_to_read(read_offset: int | None, idle_since_seek: bool) -> int | None:
+    """The offset the worker reads next, from Faust's `_read_offset` of a partition.
+
+    Faust keeps there the offset of the last record delivered, except after a seek
+    (`Consumer.perform_seek`, faust/transport/consumer.py ~565-580), where it stores the
+    position sought, which is the next offset to read. Counting that as read made a partition
+    idle since a seek look one record past its commit: a false stuck-commit warning.
+    """
+    if read_offset is None:
+        return None
+    return read_offset if idle_since_seek else read_offset + 1
+
+
+def unprocessed_partitions(app: Any, topic: str) -> int:
+    """Assigned partitions of `topic` not being fetched now (paused, recovering, not sought)."""
+    consumer = app.consumer
+    active = consumer._get_active_partitions()
+    # A partition whose stream buffer is full is left out of fetches while it drains: busy.
+    buffered = consumer._buffered_partitions
+    return sum(
+        1
+        for tp in consumer.assignment()
+        if tp.topic == topic and tp not in active and tp not in buffered
+    )
 
 
 def active_partitions(app: Any, topic: str) -> set[int]:

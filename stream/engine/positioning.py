@@ -57,6 +57,9 @@ class Positioning:
         self._read_offsets = _ReadOffsets()
         this._read_offset = self._read_offsets
         self._guard = DeliveryGuard()
+        # Partitions sought and not delivered from since: for these Faust's read offset is the
+        # position sought (the next to read), not the last record read (see read_progress).
+        self.idle_since_seek: set[Any] = set()
         deliver = this.callback
 
         async def guarded(message: Any) -> None:
@@ -70,6 +73,7 @@ class Positioning:
         """Deliver `message` through `deliver` unless it is stale for its partition."""
         tp = message.tp
         if tp.topic not in self.gapless_topics:
+            self.idle_since_seek.discard(tp)
             await deliver(message)
             return
         verdict = self._guard.judge(tp, message.offset)
@@ -89,6 +93,7 @@ class Positioning:
             self._read_offsets.skip_next.add(tp)
             return
         epoch = self._guard.epoch
+        self.idle_since_seek.discard(tp)
         await deliver(message)
         if self._guard.epoch == epoch:
             self._guard.delivered(tp, message.offset)
@@ -107,10 +112,11 @@ class Positioning:
 
     async def perform_seek(self) -> None:
         await cast(Any, super()).perform_seek()
-        if not self.position_every_partition:
-            return
         this: Any = self
         streams = [tp for tp in this.assignment() if not this._is_changelog_tp(tp)]
+        self.idle_since_seek = set(streams)
+        if not self.position_every_partition:
+            return
         uncommitted = [tp for tp in streams if not this._committed_offset.get(tp)]
         starts: Mapping[Any, int] = {}
         if uncommitted:

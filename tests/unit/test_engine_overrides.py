@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import faust
 import pytest
 from faust.sensors import Monitor, Sensor
 from pydantic import ValidationError
@@ -19,6 +20,7 @@ from stream.engine.direct_delivery import DirectDelivery
 from stream.engine.ordered_recovery import OrderedRecovery, OrderedRecoveryTableManager
 from stream.engine.positioning import Positioning
 from stream.engine.prompt_fetch import PromptFetch, PromptFetchConsumerThread
+from stream.engine.prompt_restart import PromptStopWorker, PromptTableStart
 from stream.engine.sensors import SensorsWithoutMonitor
 from stream.engine.state_stores import TableStore
 from stream.settings import Settings
@@ -39,6 +41,39 @@ def test_app_is_built_with_every_override(tmp_path: Path) -> None:
     assert consumer_class.gapless_topics == frozenset({"fraud.transactions.v1"})
     assert PromptFetchConsumerThread.fetch_max_wait_ms == 37
     assert isinstance(app.sensors, SensorsWithoutMonitor)
+    assert isinstance(app.tables, PromptTableStart)
+    assert app.conf.consumer_group_instance_id == "worker-1"
+    assert app.conf.table_standby_replicas == 1
+
+
+def test_static_membership_can_be_named_or_turned_off(tmp_path: Path) -> None:
+    named: Any = create_app(Settings(data_dir=tmp_path, group_instance_id="scorer-eu-1"))
+    assert named.conf.consumer_group_instance_id == "scorer-eu-1"
+    dynamic: Any = create_app(Settings(data_dir=tmp_path, static_membership=False))
+    assert dynamic.conf.consumer_group_instance_id is None
+
+
+def test_table_recovery_starts_without_a_fixed_wait(tmp_path: Path) -> None:
+    app: Any = create_app(Settings(data_dir=tmp_path))
+    calls: list[str] = []
+
+    async def record(name: str) -> None:
+        calls.append(name)
+
+    app.tables._update_channels = lambda: record("channels")
+    app.tables.recovery.start = lambda: record("recovery")
+
+    async def start_within_a_tenth() -> None:
+        await asyncio.wait_for(app.tables.on_start(), timeout=0.1)
+
+    asyncio.run(start_within_a_tenth())
+    assert calls == ["channels", "recovery"]
+
+
+def test_worker_shutdown_ends_without_a_fixed_second() -> None:
+    assert issubclass(PromptStopWorker, faust.Worker)
+    sentinel = PromptStopWorker._sentinel_task(None)  # type: ignore[arg-type]
+    asyncio.run(asyncio.wait_for(sentinel, timeout=0.5))  # upstream's takes 1.0 s
 
 
 def test_unfixed_app_is_available_only_on_request(tmp_path: Path) -> None:

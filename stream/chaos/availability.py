@@ -1,0 +1,96 @@
+"""How well scoring went on through a run's kills and restarts, from the topics' timestamps.
+
+Times are Kafka record timestamps (the producers' create times, one machine's clock): an
+input's is when the load producer sent it, a decision's when the worker sent it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class InputSeen:
+    partition: int
+    timestamp_ms: int
+    transaction_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionSeen:
+    transaction_id: str
+    timestamp_ms: int
+    fallback: bool
+
+
+@dataclass(frozen=True)
+class Availability:
+    decided: int  # distinct transactions; each counted by its first decision
+    fallbacks: int  # first decisions made by the fallback policy
+    longest_gap_s: dict[int, float]  # per input partition: longest time without a decision
+    disrupted_s: float  # time inside the disruption windows
+    decisions_per_s_disrupted: float | None  # decision records sent inside them
+    latency_ms_disrupted: dict[str, float]  # produce → first decision, inputs sent inside them
+    fallbacks_disrupted: int = 0  # first decisions that fell back, of inputs sent inside them
+    decided_disrupted: int = 0
+
+    @property
+    def fallback_share(self) -> float:
+        return self.fallbacks / self.decided if self.decided else 0.0
+
+    @property
+    def longest_gap_any_s(self) -> float:
+        return max(self.longest_gap_s.values(), default=0.0)
+
+
+def measure(
+    inputs: Sequence[InputSeen],
+    decisions: Sequence[DecisionSeen],
+    windows_ms: Sequence[tuple[int, int]],
+) -> Availability:
+    """`windows_ms`: the disruptions (kill → restarted worker ready; a roll's start → end)."""
+    first: dict[str, DecisionSeen] = {}
+    for decision in sorted(decisions, key=lambda d: d.timestamp_ms):
+        first.setdefault(decision.transaction_id, decision)
+    partition_of = {seen.transaction_id: seen.partition for seen in inputs}
+    decided_at: dict[int, list[int]] = {}
+    for decision in decisions:
+        partition = partition_of.get(decision.transaction_id)
+        if partition is not None:
+            decided_at.setdefault(partition, []).append(decision.timestamp_ms)
+    inside = [
+        d for d in decisions if any(start <= d.timestamp_ms <= end for start, end in windows_ms)
+    ]
+    disrupted_ms = sum(end - start for start, end in windows_ms)
+    sent_inside = [
+        (seen, first[seen.transaction_id])
+        for seen in inputs
+        if seen.transaction_id in first
+        and any(start <= seen.timestamp_ms <= end for start, end in windows_ms)
+    ]
+    latencies = np.array([d.timestamp_ms - seen.timestamp_ms for seen, d in sent_inside])
+    return Availability(
+        decided=len(first),
+        fallbacks=sum(1 for d in first.values() if d.fallback),
+        longest_gap_s={p: _longest_gap_ms(times) / 1000 for p, times in decided_at.items()},
+        disrupted_s=disrupted_ms / 1000,
+        decisions_per_s_disrupted=len(inside) / (disrupted_ms / 1000) if disrupted_ms else None,
+        latency_ms_disrupted=(
+            {f"p{q}": float(np.percentile(latencies, q)) for q in (50, 99)}
+            if latencies.size
+            else {}
+        ),
+        fallbacks_disrupted=sum(1 for _, d in sent_inside if d.fallback),
+        decided_disrupted=len(sent_inside),
+    )
+
+
+def _longest_gap_ms(times: list[int]) -> int:
+    """Between consecutive decisions of one partition, from its first to its last: the load is
+    steady, so a long gap is a stretch when the partition's inputs waited undecided."""
+    ordered = sorted(times)
+    return max((b - a for a, b in pairwise(ordered)), default=0)

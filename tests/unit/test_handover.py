@@ -1,0 +1,41 @@
+"""One process per worker data dir; a second one waits, warm, and says so."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from stream.decision_path.handover import data_dir_held, waiting_pid
+
+# A second process: takes the data dir (waiting for it if held), then prints and exits.
+TAKE_OVER = (
+    "import sys; from pathlib import Path; "
+    "from stream.decision_path.handover import data_dir_held\n"
+    "with data_dir_held(Path(sys.argv[1])): print('took over', flush=True)"
+)
+
+
+def test_a_second_process_waits_warm_until_the_first_lets_go(tmp_path: Path) -> None:
+    with data_dir_held(tmp_path):
+        assert waiting_pid(tmp_path) is None
+        second = subprocess.Popen(
+            [sys.executable, "-c", TAKE_OVER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 30
+        while waiting_pid(tmp_path) != second.pid:
+            assert time.monotonic() < deadline, "the second process never said it waits"
+            assert second.poll() is None, "the second process did not wait"
+            time.sleep(0.02)
+    out, _ = second.communicate(timeout=30)
+    assert out.strip() == "took over"
+    assert waiting_pid(tmp_path) is None
+
+
+def test_the_lock_is_free_again_once_held_and_released(tmp_path: Path) -> None:
+    with data_dir_held(tmp_path):
+        pass
+    with data_dir_held(tmp_path):
+        assert (tmp_path / "worker.lock").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["worker.lock"]
