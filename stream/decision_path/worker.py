@@ -31,8 +31,8 @@ from stream.decision_path.intake import input_decoder
 from stream.decision_path.merchant_view import MerchantView, PartialsReplica
 from stream.decision_path.metrics import StreamMetrics
 from stream.decision_path.output import OutputProducer
-from stream.decision_path.scoring_api import ScoringApi
 from stream.decision_path.readiness import ReadyClock
+from stream.decision_path.scoring_api import ScoringApi
 from stream.decision_path.stage import DecisionStage
 from stream.decision_path.web import register_views
 from stream.decision_path.web_auth import protect_web
