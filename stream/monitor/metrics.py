@@ -86,6 +86,19 @@ class MonitorMetrics:
             ["feature"],
             registry=r,
         )
+        self.location_z = Gauge(
+            "fraud_monitor_feature_location_z",
+            "|location z| of a numeric feature in the last window, only when its shift is "
+            "material (|shift| ≥ twice the feature's floor; judged, non-exempt)",
+            ["feature"],
+            registry=r,
+        )
+        self.cusum = Gauge(
+            "fraud_monitor_feature_cusum",
+            "Two-sided CUSUM of a numeric feature's location shifts beyond its floor (judged)",
+            ["feature"],
+            registry=r,
+        )
         self.decision_rate_ratio = Gauge(
             "fraud_monitor_decision_rate_ratio",
             "Live/reference rate of an outcome over the prediction span (judged spans only)",
@@ -204,7 +217,13 @@ class MonitorMetrics:
         if feature.exempt or not judged:
             # An exempt feature (hour_of_day, day_of_week) differs from a week-long profile in
             # any shorter window by construction: exported, it made FeatureDriftMajor fire daily.
-            for gauge in (self.feature_psi, self.feature_tv, self.missing_rate_shift):
+            for gauge in (
+                self.feature_psi,
+                self.feature_tv,
+                self.missing_rate_shift,
+                self.location_z,
+                self.cusum,
+            ):
                 _drop(gauge, name)
             _drop(self.unseen_share, name)
             return
@@ -220,6 +239,24 @@ class MonitorMetrics:
         live, reference = feature.missing_rate_live, feature.missing_rate_reference
         if live is not None and reference is not None:
             self.missing_rate_shift.labels(name).set(abs(live - reference))
+        self._location(feature)
+
+    def _location(self, feature: FeatureDrift) -> None:
+        """The same materiality gate as models.drift.compare.feature_drift's window test."""
+        name, z, shift, floor = (
+            feature.feature,
+            feature.location_z,
+            feature.location_shift,
+            feature.location_floor,
+        )
+        if z is not None and shift is not None and floor is not None and abs(shift) >= 2 * floor:
+            self.location_z.labels(name).set(abs(z))
+        else:
+            _drop(self.location_z, name)
+        if feature.cusum is None:
+            _drop(self.cusum, name)
+        else:
+            self.cusum.labels(name).set(feature.cusum)
 
     def _decision_rates(
         self, report: DriftReport, thresholds: AlertThresholds, prediction_span: int
