@@ -7,7 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from models.drift.alerts import SEVERITY_RANK, alert, grade
-from models.drift.location import Cusum, location_shift, material_shift
+from models.drift.location import (
+    LocationHistory,
+    LocationShift,
+    location_shift,
+    material_shift,
+)
 from models.drift.stats import binned_ks, cohens_w, psi, shares_of, total_variation
 from models.drift.window import FeatureTally, PredictionTally
 from models.features.facts import CHANNELS, ENTRY_MODES
@@ -36,9 +41,11 @@ def feature_drift(
     profile: FeatureProfile,
     tally: FeatureTally,
     thresholds: AlertThresholds,
-    cusum: Cusum | None = None,
+    history: LocationHistory | None = None,
 ) -> tuple[FeatureDrift, list[DriftAlert]]:
-    """`cusum`: the feature's creep detector, advanced by this window when it is judged."""
+    """`history`: the feature's location state (creep detector, last window's direction),
+    advanced by this window when it is judged. Without it, a location warning needs no
+    previous window."""
     exempt = profile.name in thresholds.exempt_features
     total = tally.present + tally.missing
     missing_live = tally.missing / total if total else None
@@ -66,17 +73,15 @@ def feature_drift(
     shift = location_shift(profile, tally.rank_sum, tally.present) if enough else None
     floor = material_shift(profile, thresholds.location_min_shift)
     creep = (
-        cusum.update(shift, floor)
-        if cusum is not None and shift is not None and not exempt
+        history.cusum.update(shift, floor)
+        if history is not None and shift is not None and not exempt
         else None
     )
 
     if not exempt:
         alerts.extend(_graded(profile.name, primary, stats[primary], thresholds))
-        if shift is not None and abs(shift.delta) >= 2 * floor:
-            alerts.extend(
-                _graded(profile.name, DriftStatistic.LOCATION_Z, abs(shift.z), thresholds)
-            )
+        if shift is not None:
+            alerts.extend(_location_alerts(profile.name, shift, floor, history, thresholds))
         alerts.extend(_graded(profile.name, DriftStatistic.CUSUM, creep, thresholds))
         if enough and unseen_share is not None:
             alerts.extend(
@@ -200,6 +205,27 @@ def performance_alerts(
             )
         )
     return alerts
+
+
+def _location_alerts(
+    name: str,
+    shift: LocationShift,
+    floor: float,
+    history: LocationHistory | None,
+    thresholds: AlertThresholds,
+) -> list[DriftAlert]:
+    """Material shifts only; a warning also needs the previous window material the same way
+    (see models.drift.location)."""
+    sign = int(np.sign(shift.delta)) if abs(shift.delta) >= 2 * floor else 0
+    previous = history.material_sign if history is not None else sign
+    if history is not None:
+        history.material_sign = sign
+    if sign == 0:
+        return []
+    raised = _graded(name, DriftStatistic.LOCATION_Z, abs(shift.z), thresholds)
+    if raised and raised[0].severity is AlertSeverity.WARNING and previous != sign:
+        return []
+    return raised
 
 
 def bin_labels(edges: Sequence[float]) -> list[str]:

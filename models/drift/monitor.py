@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from models.drift.compare import decision_rates, feature_drift, performance_alerts, score_drift
 from models.drift.events import ScoredEvent, utc_from_ms
 from models.drift.join import DAY_MS, LabelJoin
-from models.drift.location import Cusum
+from models.drift.location import LocationHistory
 from models.drift.performance import PerformanceTracker
 from models.drift.reference import DriftReference
 from models.drift.window import (
@@ -89,7 +89,7 @@ class DriftMonitor:
         self._clock = clock
         self._predictions: deque[PredictionTally] = deque(maxlen=prediction_span)
         # One creep detector per feature; like the prediction span, it restarts with the process.
-        self._cusums = {name: Cusum() for name in reference.feature_names}
+        self._locations = {name: LocationHistory() for name in reference.feature_names}
 
     # -- scored events -----------------------------------------------------------------------
 
@@ -138,7 +138,7 @@ class DriftMonitor:
         alerts: list[DriftAlert] = []
         for profile, feature_tally in zip(reference.features, tally.features, strict=True):
             drift, raised = feature_drift(
-                profile, feature_tally, thresholds, self._cusums[profile.name]
+                profile, feature_tally, thresholds, self._locations[profile.name]
             )
             features.append(drift)
             alerts.extend(raised)

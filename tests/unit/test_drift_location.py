@@ -8,6 +8,7 @@ import pytest
 from models.drift.compare import feature_drift
 from models.drift.location import (
     Cusum,
+    LocationHistory,
     LocationShift,
     between_chunk_variance,
     location_shift,
@@ -72,7 +73,7 @@ def test_no_sketch_no_location_statistic() -> None:
     profile = profile_feature("amount", _amounts(5_000), categorical=False)
     bare = profile.model_copy(update={"quantiles": [], "rank_variance": None})
     assert location_shift(bare, 1200.0, 2_400) is None
-    drift, _ = feature_drift(bare, _tally(profile, _amounts(2_400)), THRESHOLDS, Cusum())
+    drift, _ = feature_drift(bare, _tally(profile, _amounts(2_400)), THRESHOLDS, LocationHistory())
     assert drift.location_z is None and drift.cusum is None
 
 
@@ -89,11 +90,11 @@ def test_cusum_adds_only_the_excess_over_the_floor_on_either_side() -> None:
 
 def test_a_creep_too_small_for_any_window_is_caught_by_the_cusum() -> None:
     profile = profile_feature("amount", _amounts(30_000), categorical=False)
-    cusum = Cusum()
+    history = LocationHistory()
     first: int | None = None
     for day in range(1, 31):
         live = _amounts(2_400, scale=1.01**day, seed=100 + day)
-        _, alerts = feature_drift(profile, _tally(profile, live), THRESHOLDS, cusum)
+        _, alerts = feature_drift(profile, _tally(profile, live), THRESHOLDS, history)
         if any(a.statistic is DriftStatistic.CUSUM for a in alerts) and first is None:
             first = day
         if day < 8:
@@ -104,8 +105,24 @@ def test_a_creep_too_small_for_any_window_is_caught_by_the_cusum() -> None:
 
 def test_clean_windows_keep_the_cusum_quiet() -> None:
     profile = profile_feature("amount", _amounts(30_000), categorical=False)
-    cusum = Cusum()
+    history = LocationHistory()
     for day in range(100):
         live = _amounts(2_400, seed=1000 + day)
-        _, alerts = feature_drift(profile, _tally(profile, live), THRESHOLDS, cusum)
+        _, alerts = feature_drift(profile, _tally(profile, live), THRESHOLDS, history)
         assert alerts == [], day
+
+
+def test_a_location_warning_needs_two_material_windows_a_critical_one_does_not() -> None:
+    profile = profile_feature("amount", _amounts(30_000), categorical=False)
+    history = LocationHistory()
+
+    def severities(scale: float, seed: int) -> list[AlertSeverity]:
+        live = _amounts(2_400, scale=scale, seed=seed)
+        _, alerts = feature_drift(profile, _tally(profile, live), THRESHOLDS, history)
+        return [a.severity for a in alerts if a.statistic is DriftStatistic.LOCATION_Z]
+
+    # ×1.08 gives warning-sized z (4.6 and 4.5: between 4 and 6) on these 2,400 values.
+    assert severities(1.08, seed=24) == []  # one window: maybe a one-day burst
+    assert severities(1.08, seed=27) == [AlertSeverity.WARNING]  # the same way again
+    assert severities(1.0, seed=23) == []
+    assert severities(1.5, seed=24) == [AlertSeverity.CRITICAL]  # at once
