@@ -15,6 +15,13 @@ import numpy.typing as npt
 from schemas.model_package import FeatureProfile, ScoreProfile
 
 QUANTILES = tuple(q / 10 for q in range(1, 10))
+SKETCH_QUANTILES = tuple(q / 100 for q in range(1, 100))
+"""Percentiles kept per numeric feature: the reference CDF the drift monitor's location test
+reads (models.drift.location), a hundred times finer than the deciles PSI works on."""
+REFERENCE_CHUNKS = 14
+"""Consecutive blocks the training rows are cut into to measure how much a feature's location
+moves from one stretch of clean reference traffic to the next (about half a day each on a week
+of training): the drift test's noise floor beyond sampling error."""
 Matrix = npt.NDArray[np.float64]
 
 
@@ -62,6 +69,8 @@ def profile_feature(name: str, values: Matrix, categorical: bool) -> FeatureProf
             **summary,
         )
     edges = numeric_edges(values)
+    sketch = [float(q) for q in np.quantile(present, SKETCH_QUANTILES)] if present.size else []
+    chunk_means, chunk_rows = _chunk_ranks(values, sketch)
     return FeatureProfile(
         name=name,
         kind="numeric",
@@ -69,8 +78,41 @@ def profile_feature(name: str, values: Matrix, categorical: bool) -> FeatureProf
         bin_edges=edges,
         bin_shares=bin_shares(values, edges),
         categories={},
+        quantiles=sketch,
+        rank_variance=float(np.var(mid_ranks(present, sketch))) if sketch else None,
+        chunk_rank_means=chunk_means,
+        chunk_rank_rows=chunk_rows,
         **summary,
     )
+
+
+def mid_ranks(values: Matrix, quantiles: Sequence[float]) -> Matrix:
+    """Each value's place in the reference, in (0, 1), read off the percentile sketch.
+
+    The mid-rank (halfway between the sketch points below and at-or-below the value) keeps
+    ties fair: a count feature whose value fills many percentiles sits in their middle, so the
+    reference's own values average 0.5 whether the feature is continuous or discrete.
+    """
+    sketch = np.asarray(quantiles, dtype=np.float64)
+    below = np.searchsorted(sketch, values, side="left")
+    at_or_below = np.searchsorted(sketch, values, side="right")
+    return (below + at_or_below + 1) / (2.0 * (len(sketch) + 1))
+
+
+def _chunk_ranks(values: Matrix, sketch: list[float]) -> tuple[list[float], list[int]]:
+    """Mean mid-rank and value count of each of REFERENCE_CHUNKS consecutive row blocks.
+
+    The callers pass training rows in event-time order, so a block is a stretch of time."""
+    if not sketch:
+        return [], []
+    means: list[float] = []
+    rows: list[int] = []
+    for block in np.array_split(values, REFERENCE_CHUNKS):
+        present = block[~np.isnan(block)]
+        if present.size:
+            means.append(float(mid_ranks(present, sketch).mean()))
+            rows.append(int(present.size))
+    return means, rows
 
 
 def profile_features(

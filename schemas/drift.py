@@ -63,6 +63,8 @@ class DriftStatistic(StrEnum):
     MISSING_RATE = "missing_rate"  # (v2) absolute change of the missing rate
     RATE_RATIO = "rate_ratio"  # (v2) live decision rate / reference rate
     PR_AUC_DROP = "pr_auc_drop"  # (v2) relative drop of live PR-AUC below the reference
+    LOCATION_Z = "location_z"  # (v2) standardised shift of the mean rank on the training sketch
+    CUSUM = "cusum"  # (v2) two-sided CUSUM of the location z-scores over windows
 
 
 class FeatureKind(StrEnum):
@@ -134,6 +136,28 @@ class FeatureDrift(Part):
         description="(v2) Monitored but never alerted on (see AlertThresholds.exempt_features)",
     )
     histogram: Histogram | None = Field(default=None, description="(v2) For plots")
+    location_z: float | None = Field(
+        default=None,
+        description=(
+            "(v2) Numeric: (mean live rank on the training percentile sketch − 0.5) over its "
+            "standard error, chunk-to-chunk variability of the reference included"
+        ),
+    )
+    location_shift: float | None = Field(
+        default=None,
+        description="(v2) Numeric: mean live rank on the training percentile sketch − 0.5",
+    )
+    location_floor: NonNegative | None = Field(
+        default=None,
+        description=(
+            "(v2) Numeric: the smallest |location_shift| the CUSUM counts (the window test asks "
+            "for twice it): the reference chunks' largest excursion, at least location_min_shift"
+        ),
+    )
+    cusum: NonNegative | None = Field(
+        default=None,
+        description="(v2) Numeric: two-sided CUSUM of location_z since the monitor started",
+    )
 
 
 class ScoreDrift(Part):
@@ -261,6 +285,16 @@ class AlertThresholds(Part):
         default=0.2, description="Relative drop of live PR-AUC below the package's test PR-AUC"
     )
     pr_auc_drop_major: Probability = 0.4
+    location_z_minor: float = Field(
+        default=4.0, gt=0, description="|location z| at or above this: WARNING"
+    )
+    location_z_major: float = Field(default=6.0, gt=0)
+    location_min_shift: Probability = Field(
+        default=0.01,
+        description="Location and CUSUM alerts need the mean rank moved at least this much",
+    )
+    cusum_minor: float = Field(default=8.0, gt=0, description="CUSUM at or above this: WARNING")
+    cusum_major: float = Field(default=12.0, gt=0)
     min_positives: int = Field(
         default=200, ge=1, description="PR-AUC alerts only with this many fraud labels"
     )
@@ -281,6 +315,8 @@ class AlertThresholds(Part):
             (self.missing_rate_minor, self.missing_rate_major),
             (self.rate_ratio_minor, self.rate_ratio_major),
             (self.pr_auc_drop_minor, self.pr_auc_drop_major),
+            (self.location_z_minor, self.location_z_major),
+            (self.cusum_minor, self.cusum_major),
         )
         if any(minor > major for minor, major in pairs):
             raise ValueError("every minor threshold must be at most its major one")

@@ -133,6 +133,22 @@ class FeatureProfile(_Record):
     )
     bin_shares: list[float] = Field(description="Share of non-missing rows per bin")
     categories: dict[str, float] = Field(description="Category code → share (categorical only)")
+    quantiles: list[float] = Field(
+        default=[],
+        description="(v2) Training percentiles 1..99 (numeric only): the reference CDF sketch",
+    )
+    rank_variance: float | None = Field(
+        default=None,
+        ge=0,
+        description="(v2) Variance of a training value's sketch mid-rank (1/12 if continuous)",
+    )
+    chunk_rank_means: list[float] = Field(
+        default=[],
+        description="(v2) Mean mid-rank of consecutive blocks of training rows: clean variability",
+    )
+    chunk_rank_rows: list[int] = Field(
+        default=[], description="(v2) Values in each of those blocks"
+    )
 
 
 class ScoreProfile(_Record):

@@ -7,6 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from models.drift.alerts import SEVERITY_RANK, alert, grade
+from models.drift.location import (
+    LocationHistory,
+    LocationShift,
+    location_shift,
+    material_shift,
+)
 from models.drift.stats import binned_ks, cohens_w, psi, shares_of, total_variation
 from models.drift.window import FeatureTally, PredictionTally
 from models.features.facts import CHANNELS, ENTRY_MODES
@@ -32,8 +38,14 @@ UNSEEN_LABEL = "(unseen)"
 
 
 def feature_drift(
-    profile: FeatureProfile, tally: FeatureTally, thresholds: AlertThresholds
+    profile: FeatureProfile,
+    tally: FeatureTally,
+    thresholds: AlertThresholds,
+    history: LocationHistory | None = None,
 ) -> tuple[FeatureDrift, list[DriftAlert]]:
+    """`history`: the feature's location state (creep detector, last window's direction),
+    advanced by this window when it is judged. Without it, a location warning needs no
+    previous window."""
     exempt = profile.name in thresholds.exempt_features
     total = tally.present + tally.missing
     missing_live = tally.missing / total if total else None
@@ -58,16 +70,26 @@ def feature_drift(
     }
     ks = binned_ks(live, reference) if enough and profile.kind == "numeric" else None
     w = cohens_w(tally.bins, reference[:-1]) if enough and profile.kind != "numeric" else None
+    shift = location_shift(profile, tally.rank_sum, tally.present) if enough else None
+    floor = material_shift(profile, thresholds.location_min_shift)
+    creep = (
+        history.cusum.update(shift, floor)
+        if history is not None and shift is not None and not exempt
+        else None
+    )
 
     if not exempt:
         alerts.extend(_graded(profile.name, primary, stats[primary], thresholds))
+        if shift is not None:
+            alerts.extend(_location_alerts(profile.name, shift, floor, history, thresholds))
+        alerts.extend(_graded(profile.name, DriftStatistic.CUSUM, creep, thresholds))
         if enough and unseen_share is not None:
             alerts.extend(
                 _graded(profile.name, DriftStatistic.UNSEEN_SHARE, unseen_share, thresholds)
             )
         if total >= thresholds.min_events and missing_live is not None:
-            shift = abs(missing_live - profile.missing_rate)
-            alerts.extend(_graded(profile.name, DriftStatistic.MISSING_RATE, shift, thresholds))
+            moved = abs(missing_live - profile.missing_rate)
+            alerts.extend(_graded(profile.name, DriftStatistic.MISSING_RATE, moved, thresholds))
     worst = max(alerts, key=lambda a: SEVERITY_RANK[a.severity], default=None)
     drift = FeatureDrift(
         feature=profile.name,
@@ -85,6 +107,10 @@ def feature_drift(
         values_live=tally.present,
         exempt=exempt,
         histogram=_histogram(labels, live, reference) if tally.present else None,
+        location_z=shift.z if shift is not None else None,
+        location_shift=shift.delta if shift is not None else None,
+        location_floor=floor if shift is not None else None,
+        cusum=creep,
     )
     return drift, alerts
 
@@ -181,6 +207,27 @@ def performance_alerts(
     return alerts
 
 
+def _location_alerts(
+    name: str,
+    shift: LocationShift,
+    floor: float,
+    history: LocationHistory | None,
+    thresholds: AlertThresholds,
+) -> list[DriftAlert]:
+    """Material shifts only; a warning also needs the previous window material the same way
+    (see models.drift.location)."""
+    sign = int(np.sign(shift.delta)) if abs(shift.delta) >= 2 * floor else 0
+    previous = history.material_sign if history is not None else sign
+    if history is not None:
+        history.material_sign = sign
+    if sign == 0:
+        return []
+    raised = _graded(name, DriftStatistic.LOCATION_Z, abs(shift.z), thresholds)
+    if raised and raised[0].severity is AlertSeverity.WARNING and previous != sign:
+        return []
+    return raised
+
+
 def bin_labels(edges: Sequence[float]) -> list[str]:
     """'≤ e0', '≤ e1', …, '> e_last': each bin by its upper edge, short enough for a plot axis."""
     if not edges:
@@ -202,6 +249,8 @@ _THRESHOLDS = {
     DriftStatistic.UNSEEN_SHARE: ("unseen_share_minor", "unseen_share_major"),
     DriftStatistic.MISSING_RATE: ("missing_rate_minor", "missing_rate_major"),
     DriftStatistic.PR_AUC_DROP: ("pr_auc_drop_minor", "pr_auc_drop_major"),
+    DriftStatistic.LOCATION_Z: ("location_z_minor", "location_z_major"),
+    DriftStatistic.CUSUM: ("cusum_minor", "cusum_major"),
 }
 
 

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from models.drift.compare import decision_rates, feature_drift, performance_alerts, score_drift
 from models.drift.events import ScoredEvent, utc_from_ms
 from models.drift.join import DAY_MS, LabelJoin
+from models.drift.location import LocationHistory
 from models.drift.performance import PerformanceTracker
 from models.drift.reference import DriftReference
 from models.drift.window import (
@@ -87,6 +88,8 @@ class DriftMonitor:
         self.performance = PerformanceTracker(self.join_spec.performance_window)
         self._clock = clock
         self._predictions: deque[PredictionTally] = deque(maxlen=prediction_span)
+        # One creep detector per feature; like the prediction span, it restarts with the process.
+        self._locations = {name: LocationHistory() for name in reference.feature_names}
 
     # -- scored events -----------------------------------------------------------------------
 
@@ -134,7 +137,9 @@ class DriftMonitor:
         features = []
         alerts: list[DriftAlert] = []
         for profile, feature_tally in zip(reference.features, tally.features, strict=True):
-            drift, raised = feature_drift(profile, feature_tally, thresholds)
+            drift, raised = feature_drift(
+                profile, feature_tally, thresholds, self._locations[profile.name]
+            )
             features.append(drift)
             alerts.extend(raised)
         self._predictions.append(tally.prediction)

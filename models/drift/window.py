@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from models.drift.events import ScoredEvent
 from models.drift.reference import DriftReference
-from models.profile import bin_index
+from models.profile import bin_index, mid_ranks
 from schemas.base import ModelRef
 from schemas.drift import WindowKind
 
@@ -54,6 +54,8 @@ class FeatureTally:
     unseen: int
     """Categorical: values in no reference category."""
     missing: int
+    rank_sum: float = 0.0
+    """Numeric: sum of the present values' mid-ranks on the profile's percentile sketch."""
 
     @property
     def present(self) -> int:
@@ -100,29 +102,34 @@ class WindowTally:
 class _FeatureBinner:
     """Turns a column of live values into counts on one feature's reference bins."""
 
-    def __init__(self, kind: str, edges: list[float], categories: list[str]) -> None:
+    def __init__(
+        self, kind: str, edges: list[float], categories: list[str], quantiles: list[float]
+    ) -> None:
         self.categorical = kind == "categorical"
         self.edges = list(edges)
+        self.quantiles = list(quantiles)
         # Profile categories are integer codes written as text ("0", "3"): compare as floats.
         self.codes = np.asarray([float(code) for code in categories], dtype=np.float64)
         self.order = np.argsort(self.codes)
         self.sorted_codes = self.codes[self.order]
         self.size = len(categories) if self.categorical else len(edges) + 1
 
-    def count(self, column: npt.NDArray[np.float64]) -> tuple[Counts, int, int]:
+    def count(self, column: npt.NDArray[np.float64]) -> tuple[Counts, int, int, float]:
+        """Counts per bin, unseen values, missing values, and the sum of mid-ranks."""
         missing = np.isnan(column)
         present = column[~missing]
         if not self.categorical:
             index = bin_index(present, self.edges)
-            return np.bincount(index, minlength=self.size), 0, int(missing.sum())
+            ranks = float(mid_ranks(present, self.quantiles).sum()) if self.quantiles else 0.0
+            return np.bincount(index, minlength=self.size), 0, int(missing.sum()), ranks
         if self.size == 0:
-            return np.zeros(0, dtype=np.int64), int(present.size), int(missing.sum())
+            return np.zeros(0, dtype=np.int64), int(present.size), int(missing.sum()), 0.0
         at = np.minimum(np.searchsorted(self.sorted_codes, present), self.size - 1)
         known = self.sorted_codes[at] == present
         per_sorted = np.bincount(at[known], minlength=self.size)
         counts = np.zeros(self.size, dtype=np.int64)
         counts[self.order] = per_sorted
-        return counts, int((~known).sum()), int(missing.sum())
+        return counts, int((~known).sum()), int(missing.sum()), 0.0
 
 
 class WindowAccumulator:
@@ -131,7 +138,8 @@ class WindowAccumulator:
     def __init__(self, reference: DriftReference, chunk_rows: int = CHUNK_ROWS) -> None:
         self.reference = reference
         self._binners = [
-            _FeatureBinner(p.kind, p.bin_edges, list(p.categories)) for p in reference.features
+            _FeatureBinner(p.kind, p.bin_edges, list(p.categories), p.quantiles)
+            for p in reference.features
         ]
         self._score_edges = list(reference.score.bin_edges) if reference.score else None
         self._chunk = np.empty((chunk_rows, len(self._binners)), dtype=np.float64)
@@ -148,6 +156,7 @@ class WindowAccumulator:
         self._feature_counts = [np.zeros(b.size, dtype=np.int64) for b in self._binners]
         self._unseen = [0] * len(self._binners)
         self._missing = [0] * len(self._binners)
+        self._rank_sums = [0.0] * len(self._binners)
         size = 0 if self._score_edges is None else len(self._score_edges) + 1
         self._score_bins = np.zeros(size, dtype=np.int64)
         self._score_sum = 0.0
@@ -176,8 +185,9 @@ class WindowAccumulator:
     def _bin_features(self) -> None:
         rows = self._chunk[: self._rows]
         for column, binner in enumerate(self._binners):
-            counts, unseen, missing = binner.count(rows[:, column])
+            counts, unseen, missing, ranks = binner.count(rows[:, column])
             self._feature_counts[column] += counts
+            self._rank_sums[column] += ranks
             self._unseen[column] += unseen
             self._missing[column] += missing
         self._rows = 0
@@ -202,9 +212,9 @@ class WindowAccumulator:
             n=self.n,
             late=self.late,
             features=tuple(
-                FeatureTally(counts, unseen, missing)
-                for counts, unseen, missing in zip(
-                    self._feature_counts, self._unseen, self._missing, strict=True
+                FeatureTally(counts, unseen, missing, ranks)
+                for counts, unseen, missing, ranks in zip(
+                    self._feature_counts, self._unseen, self._missing, self._rank_sums, strict=True
                 )
             ),
             prediction=PredictionTally(

@@ -151,6 +151,8 @@ class ShiftConfig(_Frozen):
 
     start_day: int = Field(ge=0)
     amount_scale: float | None = Field(default=None, gt=0)
+    amount_creep_per_day: float | None = Field(default=None, gt=-1)
+    """Amounts times (1 + this) ** (days since start_day + 1): a slow creep, compounding."""
     ecom_share: Share | None = None
     """Share of legit POS transactions turned into ECOM ones (same merchant, time and amount)."""
     new_country: NewCountryShift | None = None

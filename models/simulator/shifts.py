@@ -3,6 +3,7 @@
 Every shift draws from its own random stream, one draw per row whether the row is affected or
 not, so switching one shift on leaves every other column of every row as in the unshifted run:
 - amount_scale: every amount (fraud included) times the factor; nothing else changes.
+- amount_creep_per_day: the same, by a factor compounding each day from the shift's day on.
 - ecom_share: that share of genuine POS payments become online ones at the same merchant, time and
   amount; the fields that follow from the channel follow (entry mode, card present, device/IP
   hashes, no customer location). MCC, merchant, country and amount stay.
@@ -45,6 +46,10 @@ def apply_shift(world: World, rows: Rows, shift: ShiftConfig) -> tuple[World, Ro
     if shift.amount_scale is not None:
         scaled = np.rint(rows.cents * shift.amount_scale).astype(np.int64)
         rows = rows.changed(cents=np.where(after, np.clip(scaled, 1, MAX_CENTS), rows.cents))
+    if shift.amount_creep_per_day is not None:
+        days = np.maximum(world.day_of(rows.time_us) - shift.start_day + 1, 0)
+        crept = np.rint(rows.cents * (1 + shift.amount_creep_per_day) ** days).astype(np.int64)
+        rows = rows.changed(cents=np.where(after, np.clip(crept, 1, MAX_CENTS), rows.cents))
     if shift.new_country is not None:
         world, rows = _new_country(world, rows, after, shift.new_country)
     if shift.ecom_share is not None:

@@ -123,8 +123,8 @@ def evaluate_command(
     shift: Annotated[
         list[str] | None,
         typer.Option(
-            help="A shift to detect, one run each: amount_scale=1.5, ecom_share=0.3, "
-            "new_country=PT[:share], mcc=5815[:merchant_share]"
+            help="A shift to detect, one run each: amount_scale=1.5, amount_creep=0.01, "
+            "ecom_share=0.3, new_country=PT[:share], mcc=5815[:merchant_share]"
         ),
     ] = None,
     shift_day: Annotated[
@@ -198,6 +198,8 @@ def _parse_shift(text: str) -> ShiftConfig:
     try:
         if name == "amount_scale":
             return ShiftConfig(start_day=0, amount_scale=float(value))
+        if name == "amount_creep":
+            return ShiftConfig(start_day=0, amount_creep_per_day=float(value))
         if name == "ecom_share":
             return ShiftConfig(start_day=0, ecom_share=float(value))
         if name == "new_country":

@@ -65,7 +65,21 @@ def _summary(reports: Sequence[DriftReport]) -> str:
         f"{escape(latest.feature_set_version)}. {len(reports)} windows "
         f"({escape(latest.window.kind.value)}), from {reports[0].window.start:%Y-%m-%d %H:%M} "
         f"to {latest.window.end:%Y-%m-%d %H:%M} UTC; latest window {latest.window.n:,} events."
-        f"</p>{join_text}"
+        f"</p>{_too_small(reports)}{join_text}"
+    )
+
+
+def _too_small(reports: Sequence[DriftReport]) -> str:
+    """Said loudly: a window below min_events is not judged, so silence there means nothing."""
+    minimum = (reports[-1].thresholds or AlertThresholds()).min_events
+    small = sum(1 for r in reports if r.window.n < minimum)
+    if not small:
+        return ""
+    latest = "the latest window is one of them; " if reports[-1].window.n < minimum else ""
+    return (
+        f"<p class='warning'>{small:,} of {len(reports):,} windows had fewer than "
+        f"{minimum:,} events and were not judged: no drift statistic, no alert ({latest}"
+        "lengthen the windows for this traffic).</p>"
     )
 
 
@@ -81,6 +95,12 @@ def _reading_guide(t: AlertThresholds) -> str:
          "PSI ignores missing values; this catches a field that stops being filled."),
         ("REVIEW/DECLINE rate ratio (or its inverse)", t.rate_ratio_minor, t.rate_ratio_major,
          f"Live rate / validation rate, once ≥ {t.min_expected_decisions:g} are expected."),
+        ("Location z (numeric features)", t.location_z_minor, t.location_z_major,
+         "Mean rank on the training percentiles moved, in standard errors; only when the shift "
+         "is twice the reference chunks' largest; a warning needs two windows in a row."),
+        ("CUSUM (numeric features)", t.cusum_minor, t.cusum_major,
+         "Location shifts beyond the reference's own wander, added up window after window: "
+         "slow creep."),
         ("PR-AUC drop (relative)", t.pr_auc_drop_minor, t.pr_auc_drop_major,
          f"Below the package's test PR-AUC, once ≥ {t.min_positives} frauds matured."),
     ]  # fmt: skip
@@ -259,6 +279,13 @@ def _feature_card(
     ]
     if feature.ks is not None:
         facts.append(f"KS (at edges) {feature.ks:.4f}")
+    if feature.location_z is not None and feature.location_shift is not None:
+        floor = f" (floor {feature.location_floor:.3f})" if feature.location_floor else ""
+        facts.append(
+            f"location z {feature.location_z:+.2f}, shift {feature.location_shift:+.3f}{floor}"
+        )
+    if feature.cusum is not None:
+        facts.append(f"CUSUM {feature.cusum:.2f}")
     if feature.unseen_share is not None:
         facts.append(f"unseen {feature.unseen_share:.2%}")
     if feature.missing_rate_live is not None:

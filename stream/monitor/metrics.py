@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from models.drift.join import JoinCounters
 from models.drift.monitor import PREDICTION_SPAN
-from schemas.drift import AlertThresholds, DriftReport, FeatureDrift
+from schemas.drift import AlertThresholds, DriftReport, DriftStatistic, FeatureDrift
 
 _MODEL_LABELS = ["model_name", "model_version", "content_hash", "role"]
 _LABEL_RESULTS = {
@@ -83,6 +83,19 @@ class MonitorMetrics:
         self.unseen_share = Gauge(
             "fraud_monitor_feature_unseen_share",
             "Share of a categorical feature's live values in no training category (judged)",
+            ["feature"],
+            registry=r,
+        )
+        self.location_z = Gauge(
+            "fraud_monitor_feature_location_z",
+            "|location z| of a numeric feature in the last window, only when the monitor raised "
+            "a location alert on it (material shift; a warning two windows in a row)",
+            ["feature"],
+            registry=r,
+        )
+        self.cusum = Gauge(
+            "fraud_monitor_feature_cusum",
+            "Two-sided CUSUM of a numeric feature's location shifts beyond its floor (judged)",
             ["feature"],
             registry=r,
         )
@@ -173,8 +186,9 @@ class MonitorMetrics:
         judged = report.window.n >= thresholds.min_events
         self.window_events.set(report.window.n)
         self.window_judged.set(1 if judged else 0)
+        located = {a.subject for a in report.alerts if a.statistic is DriftStatistic.LOCATION_Z}
         for feature in report.features:
-            self._feature(feature, judged)
+            self._feature(feature, judged, feature.feature in located)
         if report.score.psi is not None:
             self.score_psi.set(report.score.psi)
         self._decision_rates(report, thresholds, prediction_span)
@@ -197,14 +211,20 @@ class MonitorMetrics:
                 if value is not None:
                     gauge.labels(*labels).set(value)
 
-    def _feature(self, feature: FeatureDrift, judged: bool) -> None:
+    def _feature(self, feature: FeatureDrift, judged: bool, located: bool) -> None:
         name = feature.feature
         if feature.missing_rate_live is not None:
             self.missing_rate.labels(name).set(feature.missing_rate_live)
         if feature.exempt or not judged:
             # An exempt feature (hour_of_day, day_of_week) differs from a week-long profile in
             # any shorter window by construction: exported, it made FeatureDriftMajor fire daily.
-            for gauge in (self.feature_psi, self.feature_tv, self.missing_rate_shift):
+            for gauge in (
+                self.feature_psi,
+                self.feature_tv,
+                self.missing_rate_shift,
+                self.location_z,
+                self.cusum,
+            ):
                 _drop(gauge, name)
             _drop(self.unseen_share, name)
             return
@@ -220,6 +240,20 @@ class MonitorMetrics:
         live, reference = feature.missing_rate_live, feature.missing_rate_reference
         if live is not None and reference is not None:
             self.missing_rate_shift.labels(name).set(abs(live - reference))
+        self._location(feature, located)
+
+    def _location(self, feature: FeatureDrift, located: bool) -> None:
+        """|z| only where the monitor raised a location alert: its gates (a material shift,
+        two windows in a row for a warning) need history the gauge cannot see."""
+        name, z = feature.feature, feature.location_z
+        if located and z is not None:
+            self.location_z.labels(name).set(abs(z))
+        else:
+            _drop(self.location_z, name)
+        if feature.cusum is None:
+            _drop(self.cusum, name)
+        else:
+            self.cusum.labels(name).set(feature.cusum)
 
     def _decision_rates(
         self, report: DriftReport, thresholds: AlertThresholds, prediction_span: int

@@ -15,6 +15,7 @@ from schemas.codec import encode_record
 from schemas.drift import (
     AlertSeverity,
     AlertThresholds,
+    DriftAlert,
     DriftReport,
     DriftStatistic,
     WindowKind,
@@ -286,3 +287,28 @@ def test_a_window_too_small_to_judge_says_so_in_a_metric() -> None:
     assert value("fraud_monitor_window_events") == 50
     assert value("fraud_monitor_feature_psi", {"feature": "amount"}) is None
     assert value("fraud_monitor_feature_missing_rate_shift", {"feature": "amount"}) is None
+
+
+def test_location_z_is_exported_only_where_the_monitor_alerted_on_it() -> None:
+    [report] = _run(_monitor(), 400)
+    amount, channel = report.features
+    moved = amount.model_copy(
+        update={"location_z": -7.5, "location_shift": -0.05, "location_floor": 0.01, "cusum": 9.0}
+    )
+    located = DriftAlert(
+        what="amount location_z",
+        severity=AlertSeverity.CRITICAL,
+        value=7.5,
+        threshold=6.0,
+        subject="amount",
+        statistic=DriftStatistic.LOCATION_Z,
+    )
+    value = _metrics_of(
+        report.model_copy(update={"features": [moved, channel], "alerts": [located]})
+    )
+    assert value("fraud_monitor_feature_location_z", {"feature": "amount"}) == 7.5
+    assert value("fraud_monitor_feature_cusum", {"feature": "amount"}) == 9.0
+    value = _metrics_of(report.model_copy(update={"features": [moved, channel]}))
+    assert value("fraud_monitor_feature_location_z", {"feature": "amount"}) is None
+    assert value("fraud_monitor_feature_cusum", {"feature": "amount"}) == 9.0
+    assert value("fraud_monitor_feature_cusum", {"feature": "channel"}) is None

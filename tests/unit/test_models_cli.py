@@ -321,6 +321,7 @@ def test_simulate_applies_a_shift(world: CliWorld) -> None:
     assert source.config["shift"] == {
         "start_day": 4,
         "amount_scale": 1.5,
+        "amount_creep_per_day": None,
         "ecom_share": None,
         "new_country": {"country": "PT", "share": 0.3},
         "mcc": None,

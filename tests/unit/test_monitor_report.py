@@ -54,6 +54,38 @@ def test_the_page_is_self_contained_and_shows_every_part() -> None:
     assert "reference (training)" in page and "live (latest window)" in page
 
 
+def test_windows_too_small_to_judge_are_said_loudly() -> None:
+    reports = _reports()
+    assert "not judged" not in html_report.render(reports)
+    small = reports[-1].model_copy(
+        update={"window": reports[-1].window.model_copy(update={"n": 20})}
+    )
+    page = html_report.render([*reports[:-1], small])
+    assert "1 of 3 windows had fewer than 50 events and were not judged" in page
+    assert "the latest window is one of them" in page
+
+
+def test_location_and_creep_are_explained_and_shown_per_feature() -> None:
+    reports = _reports()
+    amount = (
+        reports[-1]
+        .features[0]
+        .model_copy(
+            update={
+                "location_z": 7.25,
+                "location_shift": 0.04,
+                "location_floor": 0.012,
+                "cusum": 9.5,
+            }
+        )
+    )
+    last = reports[-1].model_copy(update={"features": [amount, *reports[-1].features[1:]]})
+    page = html_report.render([*reports[:-1], last])
+    assert "Location z (numeric features)" in page and "CUSUM (numeric features)" in page
+    assert "location z +7.25, shift +0.040 (floor 0.012)" in page
+    assert "CUSUM 9.50" in page
+
+
 def test_an_empty_list_of_reports_still_makes_a_page() -> None:
     assert "No drift reports" in html_report.render([])
 
