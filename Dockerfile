@@ -1,4 +1,5 @@
-# The fraudstream worker image (used by docker-compose.yml).
+# The fraudstream image (used by docker-compose.yml): the worker, the monitor, the audit and
+# the one-shot model build all run from it.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -7,16 +8,29 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-# Metadata first, so a code change does not invalidate the layer's cache key for nothing else.
-COPY pyproject.toml constraints.txt README.md ./
+# Dependencies first, from the metadata alone: a code change reuses this (slow) layer, and only
+# pyproject.toml or constraints.txt invalidate it. constraints.txt pins the versions tested here.
+COPY pyproject.toml constraints.txt ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && pip install -c constraints.txt -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+COPY README.md ./
 COPY schemas ./schemas
 COPY models ./models
 COPY stream ./stream
-# constraints.txt pins the exact versions the test suite ran with.
-RUN pip install -c constraints.txt .
+# Everything is installed already; this adds the project itself (and its entry point).
+RUN pip install --no-deps -c constraints.txt .
+# Read at run time, not installed: `model build --config /app/config/training.toml`, and the
+# compose health checks' HTTP probe.
+COPY config ./config
+COPY ops/docker/http_ok.py ./ops/docker/http_ok.py
 
-# Not root: the worker needs nothing but its state directory.
-RUN useradd --system --uid 10001 --create-home --home-dir /var/lib/fraudstream fraudstream
+# Not root. /models is created here, owned by that user, so a named volume mounted on it starts
+# writable for the model-build job.
+RUN useradd --system --uid 10001 --create-home --home-dir /var/lib/fraudstream fraudstream \
+    && install -d -o fraudstream -g fraudstream /models
 USER fraudstream
 ENV FRAUD_VAR_DIR=/var/lib/fraudstream
 

@@ -4,5 +4,5 @@
 - topics: unique topic names, creating topics and waiting until they have leaders.
 - clients: a producer that partitions like the Java client, reading a topic to its end.
 - faust_worker: a Faust worker run as a subprocess, ready-checked, logged and always stopped.
-- compose_yaml: a reader for the block-style YAML subset docker-compose.yml is written in.
+- exported_metrics: the Prometheus series the code registers, read from its source.
 """
