@@ -14,48 +14,20 @@ import pytest
 
 from models.governance.changelog import ChangeLog
 from models.governance.errors import NotPermitted
-from models.governance.keys import generate_key, load_private_key, public_key_text
 from models.governance.policy import load_policy
-from models.governance.requests import signed_request
 from models.registry import FileRegistryStore, GateFailed, Registry
 from schemas import Decision, ModelControl, ScoringLogRecord
 from stream.decision_path.live_plan import HASH_SPACE, card_bucket
 from stream.deployment.control_topic import publish_plan
 from stream.topics import ensure_topics
 from tests.support.clients import produce, read_to_end, wait_for_records
+from tests.support.governance import ask, write_policy
 from tests.support.model_builds import build_small, small_world
 from tests.support.stream_setup import SIGNING_KEY, simulated_events, stream_setup
 from tests.support.stream_worker import StreamWorker
 
 pytestmark = pytest.mark.integration
 KEY = SIGNING_KEY.encode()
-ACTORS = {"alice": "data_scientist", "bob": "approver", "carol": "release_manager"}
-
-
-def _policy(root: Path, target: str = "") -> Path:
-    lines = [
-        "[roles]",
-        'data_scientist = ["register", "shadow"]',
-        'approver = ["approve"]',
-        'release_manager = ["canary", "promote", "rollback"]',
-    ]
-    for actor, role in ACTORS.items():
-        key_file = root / "keys" / f"{actor}.pem"
-        if not key_file.exists():
-            generate_key(key_file)
-        public = public_key_text(load_private_key(key_file))
-        lines += [f"[actors.{actor}]", f'roles = ["{role}"]', f'public_key = "{public}"']
-    path = root / "registry" / "policy.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join([*lines, "[gates]", "max_pr_auc_drop = 1.0", target]) + "\n")
-    return path
-
-
-def _ask(
-    registry: Registry, root: Path, actor: str, action: str, target: str, **details: object
-) -> str:
-    key = load_private_key(root / "keys" / f"{actor}.pem")
-    return registry.handle(signed_request(key, actor, action, target, f"test {action}", details))
 
 
 def _decisions(
@@ -73,7 +45,7 @@ def test_governed_live_deployment(kafka_bootstrap: str, tmp_path: Path) -> None:
     package_a = build_small(world, tmp_path / "built", "1.0.0", key=KEY)
     package_b = build_small(world, tmp_path / "built-b", "2.0.0", key=KEY, trees=60)
     var = tmp_path / "var"
-    policy_path = _policy(var)
+    policy_path = write_policy(var)
     setup = stream_setup(kafka_bootstrap, var, None, "deploy", FRAUD_WORKER_ID="w1")
     settings = setup.settings().model_copy(
         update={"var_dir": var, "kafka_bootstrap": kafka_bootstrap}
@@ -87,13 +59,13 @@ def test_governed_live_deployment(kafka_bootstrap: str, tmp_path: Path) -> None:
         KEY,
         lambda plan: publish_plan(settings, plan, KEY),
     )
-    _ask(registry, var, "alice", "register", "-", package=str(package_a))
+    ask(registry, var, "alice", "register", "-", package=str(package_a))
     with pytest.raises(NotPermitted):  # an unauthorised promotion
-        _ask(registry, var, "alice", "promote", "card-fraud-hgb:1.0.0")
+        ask(registry, var, "alice", "promote", "card-fraud-hgb:1.0.0")
     with pytest.raises(NotPermitted):  # no approval yet
-        _ask(registry, var, "carol", "promote", "card-fraud-hgb:1.0.0")
-    _ask(registry, var, "bob", "approve", "card-fraud-hgb:1.0.0", stage="champion")
-    _ask(registry, var, "carol", "promote", "card-fraud-hgb:1.0.0")
+        ask(registry, var, "carol", "promote", "card-fraud-hgb:1.0.0")
+    ask(registry, var, "bob", "approve", "card-fraud-hgb:1.0.0", stage="champion")
+    ask(registry, var, "carol", "promote", "card-fraud-hgb:1.0.0")
     a_hash = registry.find("card-fraud-hgb:1.0.0").content_hash
 
     events = simulated_events(limit=4000)
@@ -108,10 +80,10 @@ def test_governed_live_deployment(kafka_bootstrap: str, tmp_path: Path) -> None:
         }  # type: ignore[union-attr]
 
         # Shadow: B scores beside A, only in the scoring log.
-        _ask(registry, var, "alice", "register", "-", package=str(package_b))
+        ask(registry, var, "alice", "register", "-", package=str(package_b))
         with pytest.raises(NotPermitted):  # nobody approves their own package
-            _ask(registry, var, "alice", "approve", "card-fraud-hgb:2.0.0")
-        _ask(registry, var, "alice", "shadow", "card-fraud-hgb:2.0.0")
+            ask(registry, var, "alice", "approve", "card-fraud-hgb:2.0.0")
+        ask(registry, var, "alice", "shadow", "card-fraud-hgb:2.0.0")
         b_hash = registry.find("card-fraud-hgb:2.0.0").content_hash
         time.sleep(2)
         produce(kafka_bootstrap, topic, events[300:600])
@@ -130,8 +102,8 @@ def test_governed_live_deployment(kafka_bootstrap: str, tmp_path: Path) -> None:
         }  # type: ignore[union-attr]
 
         # Canary at 30 %: the cards a stable hash picks, and only those.
-        _ask(registry, var, "bob", "approve", "card-fraud-hgb:2.0.0", stage="canary")
-        _ask(registry, var, "carol", "canary", "card-fraud-hgb:2.0.0", share=0.3)
+        ask(registry, var, "bob", "approve", "card-fraud-hgb:2.0.0", stage="canary")
+        ask(registry, var, "carol", "canary", "card-fraud-hgb:2.0.0", share=0.3)
         time.sleep(2)
         produce(kafka_bootstrap, topic, events[600:1600])
         wait_for_records(kafka_bootstrap, decisions_topic, 1600, 120)
@@ -156,10 +128,10 @@ def test_governed_live_deployment(kafka_bootstrap: str, tmp_path: Path) -> None:
         )
         producer.start()
         time.sleep(2)
-        _ask(registry, var, "bob", "approve", "card-fraud-hgb:2.0.0", stage="champion")
-        _ask(registry, var, "carol", "promote", "card-fraud-hgb:2.0.0")
+        ask(registry, var, "bob", "approve", "card-fraud-hgb:2.0.0", stage="champion")
+        ask(registry, var, "carol", "promote", "card-fraud-hgb:2.0.0")
         time.sleep(3)
-        _ask(registry, var, "carol", "rollback", "-")
+        ask(registry, var, "carol", "rollback", "-")
         producer.join(120)
 
         # A package that fails verification, published as a sealed plan: refused, plan kept.
@@ -205,10 +177,10 @@ def test_governed_live_deployment(kafka_bootstrap: str, tmp_path: Path) -> None:
     assert changelog.verify(load_policy(policy_path)) == []
 
     # Too slow for the target: refused at promote.
-    _policy(var, "[target]\nmax_latency_us_per_event = 0.001")
+    write_policy(var, "[gates]\nmax_pr_auc_drop = 1.0\n[target]\nmax_latency_us_per_event = 0.001")
     registry.policy = load_policy(policy_path)
     with pytest.raises(GateFailed):
-        _ask(registry, var, "carol", "promote", "card-fraud-hgb:2.0.0")
+        ask(registry, var, "carol", "promote", "card-fraud-hgb:2.0.0")
 
     # trace on a real decision, then an edited entry caught.
     env = {**setup.env, "FRAUD_VAR_DIR": str(var), "PATH": "/usr/bin:/bin"}
