@@ -171,9 +171,9 @@ class Registry:
         ]
         if not approvals:
             raise NotPermitted(
-                f"{entry.label} has no approval for {stages[-1]} by anyone other than its "
-                f"registrant and the requester: fraudstream registry approve {entry.label} "
-                f"--stage {stages[-1]}"
+                f"{entry.label} has no approval for {' or '.join(stages)} by anyone other "
+                f"than its registrant and the requester: fraudstream registry approve "
+                f"{entry.label} --stage {stages[0]}"
             )
         return approvals
 
