@@ -10,8 +10,8 @@ import pytest
 from models.decision import FallbackMode
 from models.governance.changelog import ChangeLog
 from models.governance.errors import NotPermitted
-from models.governance.policy import TargetProfile, load_policy
-from models.registry import FileRegistryStore, GateFailed, Registry
+from models.governance.policy import TargetProfile
+from models.registry import GateFailed
 from models.registry.errors import PlanInvalid
 from models.scoring import open_package
 from schemas import ModelControl
@@ -19,7 +19,7 @@ from stream.decision_path.deciding import BatchDecider, Champion
 from stream.decision_path.metrics import StreamMetrics
 from stream.deployment.applier import PlanApplier
 from stream.deployment.control_topic import SEAL_HEADER, seal
-from tests.support.governance import ask, write_policy
+from tests.support.governance import GATES_OFF, ask, file_registry
 from tests.support.model_builds import TEST_KEY
 from tests.unit.conftest import TwoPackages
 
@@ -29,18 +29,11 @@ A, B = "card-fraud-hgb:1.0.0", "card-fraud-hgb:2.0.0"
 class Governed:
     """A registry on a fresh var dir whose published plans are collected, not sent."""
 
-    def __init__(self, root: Path, policy_extra: str = "[gates]\nmax_pr_auc_drop = 1.0") -> None:
+    def __init__(self, root: Path, policy_extra: str = GATES_OFF) -> None:
         self.root = root
         self.published: list[ModelControl] = []
-        self.changelog = ChangeLog(root / "changelog.jsonl", TEST_KEY)
-        self.registry = Registry(
-            FileRegistryStore(root / "index"),
-            root / "packages",
-            load_policy(write_policy(root, policy_extra)),
-            self.changelog,
-            TEST_KEY,
-            self.published.append,
-        )
+        self.registry = file_registry(root, TEST_KEY, self.published.append, policy_extra)
+        self.changelog = self.registry.changelog
 
     def ask(self, actor: str, action: str, target: str = "-", **details: object) -> str:
         return ask(self.registry, self.root, actor, action, target, **details)
