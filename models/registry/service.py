@@ -223,7 +223,9 @@ class Registry:
                 f"the earlier champion {back_to.model.name} is no longer registered"
             )
         self._load_checked(entry, None)  # it still has to fit the target
-        return self._change(request, plan, back_to, list(plan.shadows), None, [])
+        # A package holds one role: the old champion, shadowed since, leaves the shadows.
+        shadows = [s for s in plan.shadows if s.model.content_hash != back_to.model.content_hash]
+        return self._change(request, plan, back_to, shadows, None, [])
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -106,6 +106,20 @@ def test_promote_then_rollback_moves_between_champions(governed: Governed) -> No
     assert [e.action for e in governed.changelog.entries()][-2:] == ["refused", "rollback"]
 
 
+def test_a_rollback_to_a_package_now_shadowed_takes_it_out_of_the_shadows(
+    governed: Governed,
+) -> None:
+    """A package holds one role in a plan: a rollback once kept the old champion in the shadows
+    as well, and the plan failed validation (an error, not a logged refusal)."""
+    governed.ask("bob", "approve", A, stage="champion")
+    governed.ask("bob", "approve", B, stage="champion")
+    governed.ask("carol", "promote", A)
+    governed.ask("carol", "promote", B)
+    governed.ask("alice", "shadow", A)
+    governed.ask("carol", "rollback")
+    assert (_champion_of(governed.plan()), governed.plan().shadows) == (A, [])
+
+
 def test_a_package_over_the_target_is_refused_and_the_plan_stays(
     tmp_path: Path, two_packages: TwoPackages
 ) -> None:
