@@ -17,6 +17,7 @@ from models.package import PackageError, verify_package
 from models.package.store import read_manifest_unverified
 from models.registry.errors import GateFailed, PlanInvalid, RegistryError, UnknownPackage
 from models.registry.gates import metric_failures, target_failures
+from models.registry.mlflow_mirror import MlflowMirror
 from models.registry.store import ApprovalRecord, RegistryEntry, RegistryStore
 from schemas import ModelControl, ModelRef
 from schemas.model_control import Approval, CanaryDeployment, DeployedPackage
@@ -34,6 +35,7 @@ class Registry:
         changelog: ChangeLog,
         key: bytes,
         publish: Callable[[ModelControl], None],
+        mirror: MlflowMirror | None = None,
     ) -> None:
         self.store = store
         self._packages = packages_dir
@@ -41,6 +43,7 @@ class Registry:
         self.changelog = changelog
         self._key = key
         self._publish = publish
+        self._mirror = mirror  # MLflow's registry, where tracking is configured: a copy only
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -116,6 +119,8 @@ class Registry:
             registered_at=datetime.now(UTC),
         )
         self.store.add(entry)
+        if self._mirror is not None:
+            self._mirror.registered(entry)
         self.changelog.append(
             request.actor,
             "register",
@@ -268,6 +273,8 @@ class Registry:
         )
         self._publish(new)  # first on the topic: a plan recorded here is one workers can see
         self.store.add_plan(new)
+        if self._mirror is not None:
+            self._mirror.plan_changed(new)
         target = self.find(request.target) if request.target != "-" else None
         self.changelog.append(
             request.actor,

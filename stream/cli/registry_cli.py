@@ -21,6 +21,7 @@ from models.governance.requests import signed_request
 from models.package import PackageError
 from models.package.store import read_manifest_unverified
 from models.registry import FileRegistryStore, Registry, RegistryError
+from models.registry.mlflow_mirror import MlflowMirror
 from models.registry.service import describe_plan
 from schemas import Decision, ModelControl
 from stream.cli.compare_cli import compare
@@ -72,6 +73,7 @@ def _registry() -> Registry:
         ensure_topics(settings)
         publish_plan(settings, plan, key)
 
+    uri = settings.mlflow_tracking_uri
     return Registry(
         FileRegistryStore(settings.registry_dir / "index"),
         settings.registry_dir / "packages",
@@ -79,6 +81,7 @@ def _registry() -> Registry:
         _changelog(),
         key,
         publish,
+        None if uri is None else MlflowMirror(uri),
     )
 
 
