@@ -48,8 +48,8 @@ def log_build(
 
     `dataset_files` maps "transactions" / "labels" to the stored files the build read.
     """
-    mlflow = _import_mlflow()
-    _allow_file_store(tracking_uri)
+    mlflow = import_mlflow()
+    allow_file_store(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment(manifest.name)
     with mlflow.start_run(run_name=f"{manifest.name}-{manifest.version}") as run:
@@ -147,7 +147,7 @@ def _log_dataset(mlflow: Any, role: str, dataset_id: str, path: Path) -> None:
     mlflow.log_input(dataset, context=role, tags={"dataset_id": dataset_id})
 
 
-def _import_mlflow() -> ModuleType:
+def import_mlflow() -> ModuleType:
     try:
         return importlib.import_module("mlflow")
     except ImportError as error:
@@ -157,7 +157,7 @@ def _import_mlflow() -> ModuleType:
         ) from None
 
 
-def _allow_file_store(tracking_uri: str) -> None:
+def allow_file_store(tracking_uri: str) -> None:
     # MLflow 3 refuses a plain directory as a tracking store unless this opt-in is set; a user
     # who names a directory has made that choice already.
     if urlparse(tracking_uri).scheme in ("", "file"):

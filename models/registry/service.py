@@ -17,6 +17,7 @@ from models.package import PackageError, verify_package
 from models.package.store import read_manifest_unverified
 from models.registry.errors import GateFailed, PlanInvalid, RegistryError, UnknownPackage
 from models.registry.gates import metric_failures, target_failures
+from models.registry.mlflow_mirror import MlflowMirror
 from models.registry.store import ApprovalRecord, RegistryEntry, RegistryStore
 from schemas import ModelControl, ModelRef
 from schemas.model_control import Approval, CanaryDeployment, DeployedPackage
@@ -34,6 +35,7 @@ class Registry:
         changelog: ChangeLog,
         key: bytes,
         publish: Callable[[ModelControl], None],
+        mirror: MlflowMirror | None = None,
     ) -> None:
         self.store = store
         self._packages = packages_dir
@@ -41,6 +43,7 @@ class Registry:
         self.changelog = changelog
         self._key = key
         self._publish = publish
+        self._mirror = mirror  # MLflow's registry, where tracking is configured: a copy only
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -116,6 +119,8 @@ class Registry:
             registered_at=datetime.now(UTC),
         )
         self.store.add(entry)
+        if self._mirror is not None:
+            self._mirror.registered(entry)
         self.changelog.append(
             request.actor,
             "register",
@@ -171,9 +176,9 @@ class Registry:
         ]
         if not approvals:
             raise NotPermitted(
-                f"{entry.label} has no approval for {stages[-1]} by anyone other than its "
-                f"registrant and the requester: fraudstream registry approve {entry.label} "
-                f"--stage {stages[-1]}"
+                f"{entry.label} has no approval for {' or '.join(stages)} by anyone other "
+                f"than its registrant and the requester: fraudstream registry approve "
+                f"{entry.label} --stage {stages[0]}"
             )
         return approvals
 
@@ -223,7 +228,9 @@ class Registry:
                 f"the earlier champion {back_to.model.name} is no longer registered"
             )
         self._load_checked(entry, None)  # it still has to fit the target
-        return self._change(request, plan, back_to, list(plan.shadows), None, [])
+        # A package holds one role: the old champion, shadowed since, leaves the shadows.
+        shadows = [s for s in plan.shadows if s.model.content_hash != back_to.model.content_hash]
+        return self._change(request, plan, back_to, shadows, None, [])
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -266,6 +273,8 @@ class Registry:
         )
         self._publish(new)  # first on the topic: a plan recorded here is one workers can see
         self.store.add_plan(new)
+        if self._mirror is not None:
+            self._mirror.plan_changed(new)
         target = self.find(request.target) if request.target != "-" else None
         self.changelog.append(
             request.actor,

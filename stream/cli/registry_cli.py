@@ -8,7 +8,6 @@ for plan changes, published on the control topic that every worker follows.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,16 +21,19 @@ from models.governance.requests import signed_request
 from models.package import PackageError
 from models.package.store import read_manifest_unverified
 from models.registry import FileRegistryStore, Registry, RegistryError
+from models.registry.mlflow_mirror import MlflowMirror
 from models.registry.service import describe_plan
-from schemas import Decision, ModelControl, ScoringLogRecord
+from schemas import Decision, ModelControl
+from stream.cli.compare_cli import compare
 from stream.cli.data_cli import fail
 from stream.deployment.control_topic import publish_plan
 from stream.settings import get_settings
 from stream.signing_keys import DevSigningKeyRefused, package_signing_key
-from stream.topic_scan import ScanError, scan
+from stream.topic_scan import scan
 from stream.topics import ensure_topics
 
 registry_app = typer.Typer(help="Register, shadow, canary, approve, promote, roll back.")
+registry_app.command()(compare)
 changelog_app = typer.Typer(help="The tamper-evident change log.")
 keys_app = typer.Typer(help="Per-actor signing keys.")
 
@@ -40,6 +42,9 @@ KeyFile = Annotated[
     Path, typer.Option(envvar="FRAUD_ACTOR_KEY", help="The actor's Ed25519 private key (PEM)")
 ]
 Reason = Annotated[str, typer.Option(help="Why: goes into the change log")]
+Package = Annotated[str, typer.Argument(help="NAME:VERSION of a registered package")]
+Stage = Annotated[str, typer.Option(help="canary or champion")]
+Share = Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of cards the canary decides")]
 
 
 def _key() -> bytes:
@@ -68,6 +73,7 @@ def _registry() -> Registry:
         ensure_topics(settings)
         publish_plan(settings, plan, key)
 
+    uri = settings.mlflow_tracking_uri
     return Registry(
         FileRegistryStore(settings.registry_dir / "index"),
         settings.registry_dir / "packages",
@@ -75,6 +81,7 @@ def _registry() -> Registry:
         _changelog(),
         key,
         publish,
+        None if uri is None else MlflowMirror(uri),
     )
 
 
@@ -133,10 +140,10 @@ def show(package: Annotated[str, typer.Argument(help="NAME[:VERSION]")]) -> None
 
 @registry_app.command()
 def approve(
-    package: str,
+    package: Package,
     actor: Actor,
     key: KeyFile,
-    stage: Annotated[str, typer.Option(help="canary or champion")] = "champion",
+    stage: Stage = "champion",
     reason: Reason = "approved",
 ) -> None:
     """Approve a package for canary or champion (never your own)."""
@@ -144,95 +151,31 @@ def approve(
 
 
 @registry_app.command()
-def shadow(package: str, actor: Actor, key: KeyFile, reason: Reason = "shadow") -> None:
-    """Score every event with the package beside the champion; logged only."""
-    _run(actor, key, "shadow", package, reason)
-
-
-@registry_app.command()
 def canary(
-    package: str,
-    actor: Actor,
-    key: KeyFile,
-    share: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.1,
-    reason: Reason = "canary",
+    package: Package, actor: Actor, key: KeyFile, share: Share = 0.1, reason: Reason = "canary"
 ) -> None:
     """Let the package decide the cards a stable hash of the card id picks."""
     _run(actor, key, "canary", package, reason, share=share)
 
 
-@registry_app.command()
-def promote(package: str, actor: Actor, key: KeyFile, reason: Reason = "promote") -> None:
-    """Make the package champion: workers switch between two micro-batches."""
-    _run(actor, key, "promote", package, reason)
+def _plan_command(action: str, summary: str) -> None:
+    """shadow and promote name a package and nothing more: one body serves both."""
+
+    def command(package: Package, actor: Actor, key: KeyFile, reason: Reason = action) -> None:
+        _run(actor, key, action, package, reason)
+
+    command.__doc__ = summary
+    registry_app.command(action)(command)
+
+
+_plan_command("shadow", "Score every event with the package beside the champion; logged only.")
+_plan_command("promote", "Make the package champion: workers switch between two micro-batches.")
 
 
 @registry_app.command()
 def rollback(actor: Actor, key: KeyFile, reason: Reason = "rollback") -> None:
     """Back to the previous champion."""
     _run(actor, key, "rollback", "-", reason)
-
-
-@registry_app.command()
-def compare(timeout: float = 60.0) -> None:
-    """Champion vs canary/shadows on the logged traffic: agreement, score deltas, precision and
-    recall where labels arrived."""
-    settings = get_settings()
-    labels: dict[str, bool] = {}
-    try:
-        for record in scan(settings.kafka_bootstrap, settings.topics.labels, timeout_s=timeout):
-            label = json.loads(record.value or b"{}")
-            labels[str(label.get("transaction_id"))] = bool(label.get("is_fraud"))
-    except ScanError:
-        pass  # no labels yet
-    pairs: Counter[tuple[str, str]] = Counter()
-    agree: Counter[tuple[str, str]] = Counter()
-    deltas: dict[tuple[str, str], float] = {}
-    hits: Counter[tuple[str, str, str]] = Counter()
-    for record in scan(settings.kafka_bootstrap, settings.topics.scoring_log, timeout_s=timeout):
-        entry = ScoringLogRecord.model_validate_json(record.value or b"")
-        champion = next((o for o in entry.outputs if o.role == "champion"), None)
-        if champion is None or champion.score is None:
-            continue
-        truth = labels.get(entry.transaction_id)
-        for other in entry.outputs:
-            if other is champion or other.score is None:
-                continue
-            name = (other.role.value, f"{other.model.name}:{other.model.version}")
-            pairs[name] += 1
-            agree[name] += other.outcome == champion.outcome
-            deltas[name] = deltas.get(name, 0.0) + abs(other.score - champion.score)
-            if truth is not None:
-                for who, output in (("champion", champion), ("other", other)):
-                    flagged = output.outcome != "APPROVE"
-                    hits[
-                        (
-                            *name,
-                            who
-                            + (
-                                "_tp"
-                                if flagged and truth
-                                else "_fp"
-                                if flagged
-                                else "_fn"
-                                if truth
-                                else "_tn"
-                            ),
-                        )
-                    ] += 1
-    if not pairs:
-        typer.echo("no event was scored by both the champion and another model")
-    for name, count in sorted(pairs.items()):
-        typer.echo(
-            f"{name[0]:7} {name[1]:30} events {count:7}  agreement {agree[name] / count:.2%}  "
-            f"mean |score delta| {deltas[name] / count:.4f}"
-        )
-        for who in ("champion", "other"):
-            tp, fp, fn = (hits[(*name, f"{who}_{k}")] for k in ("tp", "fp", "fn"))
-            if tp + fp + fn:
-                precision = tp / (tp + fp) if tp + fp else 0.0
-                recall = tp / (tp + fn) if tp + fn else 0.0
-                typer.echo(f"    {who:8} precision {precision:.3f} recall {recall:.3f} (labelled)")
 
 
 @changelog_app.command()

@@ -204,6 +204,12 @@ def build_worker(settings: Settings) -> Worker:
     attach_decision_agent(app, source, stage, output, settings.max_batch)
 
     async def start_merchant_view() -> None:
+        # Said here, not where it was applied: Faust configures logging only when it starts.
+        log.info(
+            "deployment plan %d in force before the first decision: %s",
+            decider.plan.version,
+            ", ".join(f"{role} {m.ref.name}:{m.ref.version}" for role, m in decider.plan.models()),
+        )
         replica.start()
         follower.start()
 

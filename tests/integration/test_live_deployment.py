@@ -14,48 +14,21 @@ import pytest
 
 from models.governance.changelog import ChangeLog
 from models.governance.errors import NotPermitted
-from models.governance.keys import generate_key, load_private_key, public_key_text
 from models.governance.policy import load_policy
-from models.governance.requests import signed_request
-from models.registry import FileRegistryStore, GateFailed, Registry
+from models.registry import GateFailed
 from schemas import Decision, ModelControl, ScoringLogRecord
+from schemas.label import FraudLabel, LabelSource
 from stream.decision_path.live_plan import HASH_SPACE, card_bucket
 from stream.deployment.control_topic import publish_plan
 from stream.topics import ensure_topics
 from tests.support.clients import produce, read_to_end, wait_for_records
+from tests.support.governance import GATES_OFF, ask, file_registry, write_policy
 from tests.support.model_builds import build_small, small_world
 from tests.support.stream_setup import SIGNING_KEY, simulated_events, stream_setup
 from tests.support.stream_worker import StreamWorker
 
 pytestmark = pytest.mark.integration
 KEY = SIGNING_KEY.encode()
-ACTORS = {"alice": "data_scientist", "bob": "approver", "carol": "release_manager"}
-
-
-def _policy(root: Path, target: str = "") -> Path:
-    lines = [
-        "[roles]",
-        'data_scientist = ["register", "shadow"]',
-        'approver = ["approve"]',
-        'release_manager = ["canary", "promote", "rollback"]',
-    ]
-    for actor, role in ACTORS.items():
-        key_file = root / "keys" / f"{actor}.pem"
-        if not key_file.exists():
-            generate_key(key_file)
-        public = public_key_text(load_private_key(key_file))
-        lines += [f"[actors.{actor}]", f'roles = ["{role}"]', f'public_key = "{public}"']
-    path = root / "registry" / "policy.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join([*lines, "[gates]", "max_pr_auc_drop = 1.0", target]) + "\n")
-    return path
-
-
-def _ask(
-    registry: Registry, root: Path, actor: str, action: str, target: str, **details: object
-) -> str:
-    key = load_private_key(root / "keys" / f"{actor}.pem")
-    return registry.handle(signed_request(key, actor, action, target, f"test {action}", details))
 
 
 def _decisions(
@@ -68,32 +41,36 @@ def _decisions(
     return [d for d in found if ids is None or d.transaction_id in ids]
 
 
+def _cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stream.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=check,
+    )
+
+
 def test_governed_live_deployment(kafka_bootstrap: str, tmp_path: Path) -> None:
     world = small_world(tmp_path / "world")
     package_a = build_small(world, tmp_path / "built", "1.0.0", key=KEY)
     package_b = build_small(world, tmp_path / "built-b", "2.0.0", key=KEY, trees=60)
     var = tmp_path / "var"
-    policy_path = _policy(var)
     setup = stream_setup(kafka_bootstrap, var, None, "deploy", FRAUD_WORKER_ID="w1")
     settings = setup.settings().model_copy(
         update={"var_dir": var, "kafka_bootstrap": kafka_bootstrap}
     )
     ensure_topics(settings)
-    registry = Registry(
-        FileRegistryStore(var / "registry" / "index"),
-        var / "registry" / "packages",
-        load_policy(policy_path),
-        ChangeLog(var / "registry" / "changelog.jsonl", KEY),
-        KEY,
-        lambda plan: publish_plan(settings, plan, KEY),
-    )
-    _ask(registry, var, "alice", "register", "-", package=str(package_a))
+    registry = file_registry(var, KEY, lambda plan: publish_plan(settings, plan, KEY))
+    policy_path = var / "registry" / "policy.toml"
+    ask(registry, var, "alice", "register", "-", package=str(package_a))
     with pytest.raises(NotPermitted):  # an unauthorised promotion
-        _ask(registry, var, "alice", "promote", "card-fraud-hgb:1.0.0")
+        ask(registry, var, "alice", "promote", "card-fraud-hgb:1.0.0")
     with pytest.raises(NotPermitted):  # no approval yet
-        _ask(registry, var, "carol", "promote", "card-fraud-hgb:1.0.0")
-    _ask(registry, var, "bob", "approve", "card-fraud-hgb:1.0.0", stage="champion")
-    _ask(registry, var, "carol", "promote", "card-fraud-hgb:1.0.0")
+        ask(registry, var, "carol", "promote", "card-fraud-hgb:1.0.0")
+    ask(registry, var, "bob", "approve", "card-fraud-hgb:1.0.0", stage="champion")
+    ask(registry, var, "carol", "promote", "card-fraud-hgb:1.0.0")
     a_hash = registry.find("card-fraud-hgb:1.0.0").content_hash
 
     events = simulated_events(limit=4000)
@@ -108,10 +85,10 @@ def test_governed_live_deployment(kafka_bootstrap: str, tmp_path: Path) -> None:
         }  # type: ignore[union-attr]
 
         # Shadow: B scores beside A, only in the scoring log.
-        _ask(registry, var, "alice", "register", "-", package=str(package_b))
+        ask(registry, var, "alice", "register", "-", package=str(package_b))
         with pytest.raises(NotPermitted):  # nobody approves their own package
-            _ask(registry, var, "alice", "approve", "card-fraud-hgb:2.0.0")
-        _ask(registry, var, "alice", "shadow", "card-fraud-hgb:2.0.0")
+            ask(registry, var, "alice", "approve", "card-fraud-hgb:2.0.0")
+        ask(registry, var, "alice", "shadow", "card-fraud-hgb:2.0.0")
         b_hash = registry.find("card-fraud-hgb:2.0.0").content_hash
         time.sleep(2)
         produce(kafka_bootstrap, topic, events[300:600])
@@ -130,8 +107,8 @@ def test_governed_live_deployment(kafka_bootstrap: str, tmp_path: Path) -> None:
         }  # type: ignore[union-attr]
 
         # Canary at 30 %: the cards a stable hash picks, and only those.
-        _ask(registry, var, "bob", "approve", "card-fraud-hgb:2.0.0", stage="canary")
-        _ask(registry, var, "carol", "canary", "card-fraud-hgb:2.0.0", share=0.3)
+        ask(registry, var, "bob", "approve", "card-fraud-hgb:2.0.0", stage="canary")
+        ask(registry, var, "carol", "canary", "card-fraud-hgb:2.0.0", share=0.3)
         time.sleep(2)
         produce(kafka_bootstrap, topic, events[600:1600])
         wait_for_records(kafka_bootstrap, decisions_topic, 1600, 120)
@@ -156,10 +133,10 @@ def test_governed_live_deployment(kafka_bootstrap: str, tmp_path: Path) -> None:
         )
         producer.start()
         time.sleep(2)
-        _ask(registry, var, "bob", "approve", "card-fraud-hgb:2.0.0", stage="champion")
-        _ask(registry, var, "carol", "promote", "card-fraud-hgb:2.0.0")
+        ask(registry, var, "bob", "approve", "card-fraud-hgb:2.0.0", stage="champion")
+        ask(registry, var, "carol", "promote", "card-fraud-hgb:2.0.0")
         time.sleep(3)
-        _ask(registry, var, "carol", "rollback", "-")
+        ask(registry, var, "carol", "rollback", "-")
         producer.join(120)
 
         # A package that fails verification, published as a sealed plan: refused, plan kept.
@@ -205,32 +182,43 @@ def test_governed_live_deployment(kafka_bootstrap: str, tmp_path: Path) -> None:
     assert changelog.verify(load_policy(policy_path)) == []
 
     # Too slow for the target: refused at promote.
-    _policy(var, "[target]\nmax_latency_us_per_event = 0.001")
+    write_policy(var, GATES_OFF + "\n[target]\nmax_latency_us_per_event = 0.001")
     registry.policy = load_policy(policy_path)
     with pytest.raises(GateFailed):
-        _ask(registry, var, "carol", "promote", "card-fraud-hgb:2.0.0")
+        ask(registry, var, "carol", "promote", "card-fraud-hgb:2.0.0")
 
     # trace on a real decision, then an edited entry caught.
     env = {**setup.env, "FRAUD_VAR_DIR": str(var), "PATH": "/usr/bin:/bin"}
-    traced = subprocess.run(
-        [sys.executable, "-m", "stream.cli", "trace", after_refusal[-1].transaction_id],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    traced = _cli(env, "trace", after_refusal[-1].transaction_id).stdout
     print(traced)
     assert "commit" in traced and "change    #" in traced and "promote" in traced
     lines = changelog.path.read_text().splitlines()
     lines[3] = lines[3].replace("test approve", "test approve!")
     changelog.path.write_text("\n".join(lines) + "\n")
-    verified = subprocess.run(
-        [sys.executable, "-m", "stream.cli", "changelog", "verify"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    verified = _cli(env, "changelog", "verify", check=False)
     print(verified.stdout)
     assert verified.returncode == 1 and "entry 3" in verified.stdout
+
+    # compare: B as shadow against A, with labels for the shadow phase through their contract
+    # (every tenth transaction fraud, a made-up truth: the figures are checked, not the models).
+    labels = [
+        (
+            d.card_id.encode(),
+            FraudLabel(
+                transaction_id=d.transaction_id,
+                card_id=d.card_id,
+                is_fraud=n % 10 == 0,
+                label_source=LabelSource.CHARGEBACK,
+                labelled_at=d.decided_at,
+            )
+            .model_dump_json()
+            .encode(),
+        )
+        for n, d in enumerate(_decisions(kafka_bootstrap, decisions_topic, events[300:600]))
+    ]
+    produce(kafka_bootstrap, setup.topic("labels"), [*labels, (b"x", b'{"is_fraud": "yes"}')])
+    compared = _cli(env, "registry", "compare", "--timeout", "60").stdout
+    print(compared)
+    assert "skipped 1 label records" in compared
+    assert "shadow  card-fraud-hgb:2.0.0" in compared and "events 300 " in compared
+    assert "on 300 labelled events" in compared

@@ -11,7 +11,7 @@ import pytest
 from models.decision import FallbackMode
 from models.scoring import open_package
 from schemas import Decision, ModelRef
-from stream.decision_path.deciding import BatchDecider, Champion
+from stream.decision_path.deciding import BatchDecider, Champion, LivePlan
 from stream.decision_path.enrich import Enricher
 from stream.decision_path.intake import input_decoder
 from stream.decision_path.merchant_view import MerchantView
@@ -35,7 +35,7 @@ def champion(tmp_path_factory: pytest.TempPathFactory) -> Champion:
 
 
 def _stage(
-    champion: Champion, cards: DictStore, budget_ms: float = BUDGET_MS
+    champion: Champion | LivePlan, cards: DictStore, budget_ms: float = BUDGET_MS
 ) -> tuple[DecisionStage, CollectedOutput]:
     output = CollectedOutput()
     stage = DecisionStage(
@@ -55,6 +55,13 @@ def _decide(stage: DecisionStage, output: CollectedOutput, arrival_ms: int) -> l
         stage.take(value, key, 1, 500 + offset, arrival_ms)
     stage.flush()
     return [Decision.model_validate_json(v) for v in output.on(SETTINGS.topics.decisions)]
+
+
+def _another(champion: Champion) -> Champion:
+    """The same scorer under another identity: a second model without a second build."""
+    other = Champion(champion.scorer)
+    other.ref = ModelRef(name=champion.ref.name, version="2.0.0", content_hash="f" * 64)
+    return other
 
 
 def _what_was_decided(decisions: list[Decision]) -> list[tuple[object, ...]]:
@@ -96,8 +103,7 @@ def test_a_replay_under_another_model_is_decided_again_by_it(champion: Champion)
     cards = DictStore()
     stage, output = _stage(champion, cards, budget_ms=60_000)
     first = _decide(stage, output, int(time.time() * 1000))
-    other = Champion(champion.scorer)
-    other.ref = ModelRef(name=champion.ref.name, version="2.0.0", content_hash="f" * 64)
+    other = _another(champion)
     restarted, replay_output = _stage(other, cards, budget_ms=60_000)
     replayed = _decide(restarted, replay_output, int(time.time() * 1000))
     assert [d.decision_id for d in replayed] == [d.decision_id for d in first]
@@ -118,3 +124,40 @@ def test_two_copies_in_one_batch_get_one_decision(champion: Champion) -> None:
     assert len(decisions) == 40
     first, copies = decisions[:10], decisions[30:]
     assert _what_was_decided(copies) == _what_was_decided(first)
+
+
+def test_a_replay_under_a_canary_gets_the_decision_of_its_model(champion: Champion) -> None:
+    canary = _another(champion)
+    plan = LivePlan(2, champion, canary, 0.5)
+    cards = DictStore()
+    stage, output = _stage(plan, cards, budget_ms=60_000)
+    arrival_ms = int(time.time() * 1000)
+    first = _decide(stage, output, arrival_ms)
+    assert {d.model for d in first} == {champion.ref, canary.ref}  # both decide some cards
+
+    time.sleep(2 * BUDGET_MS / 1000)  # deciding them again now would fall back
+    restarted, replay_output = _stage(plan, cards)
+    replayed = _decide(restarted, replay_output, arrival_ms)
+    assert _what_was_decided(replayed) == _what_was_decided(first)
+    assert [d.role for d in replayed] == [d.role for d in first]
+    assert all(d.timings.scoring_us == 0 for d in replayed)
+
+
+def test_after_a_rollback_the_canarys_replays_are_decided_again(champion: Champion) -> None:
+    canary = _another(champion)
+    cards = DictStore()
+    stage, output = _stage(LivePlan(2, champion, canary, 0.5), cards, budget_ms=60_000)
+    first = {d.decision_id: d for d in _decide(stage, output, int(time.time() * 1000))}
+
+    rolled_back = LivePlan(3, champion)  # the canary no longer decides anything
+    restarted, replay_output = _stage(rolled_back, cards, budget_ms=60_000)
+    replayed = _decide(restarted, replay_output, int(time.time() * 1000))
+    again = [d for d in replayed if first[d.decision_id].model == canary.ref]
+    kept = [d for d in replayed if first[d.decision_id].model == champion.ref]
+    assert again and kept and len(again) + len(kept) == len(replayed)
+    # The rolled-back model's decisions are not repeated: the current one decides, and says so.
+    assert {(d.model, d.role.value) for d in again} == {(champion.ref, "champion")}
+    assert all(d.timings.scoring_us > 0 for d in again)
+    # The champion still decides: its first answers stand, without a model call.
+    assert _what_was_decided(kept) == _what_was_decided([first[d.decision_id] for d in kept])
+    assert all(d.timings.scoring_us == 0 for d in kept)
