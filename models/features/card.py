@@ -69,12 +69,12 @@ class CardState:
         return cls(array("Q"), array("q"), array("q"), array("q"), b"")
 
     def decision_for(self, txid_hash: int) -> bytes | None:
-        """The decision recorded for this transaction, if it is among the last kept."""
-        found = None
+        """The decision recorded for this transaction, if it is among the last kept (each
+        transaction has at most one: `with_decision` replaces an earlier record)."""
         for txid, payload in _decision_records(self.decisions):
             if txid == txid_hash:
-                found = payload
-        return found
+                return payload
+        return None
 
     def with_decision(self, txid_hash: int, payload: bytes) -> CardState:
         """A copy with this transaction's decision recorded, the oldest dropped past the cap."""

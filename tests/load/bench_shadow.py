@@ -20,34 +20,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from models.decision import FallbackMode
 from models.scoring import open_package
 from models.training.config import TrainingConfig
-from stream.decision_path.deciding import BatchDecider, Champion, LivePlan
-from stream.decision_path.enrich import Enricher
-from stream.decision_path.intake import input_decoder
-from stream.decision_path.merchant_view import MerchantView
-from stream.decision_path.metrics import StreamMetrics
-from stream.decision_path.stage import DecisionStage
-from stream.engine.state_stores import DictStore
+from stream.decision_path.deciding import Champion, LivePlan
 from stream.settings import Settings
 from tests.support.model_builds import TEST_KEY, TRAINING_TOML, build_small, small_world
+from tests.support.stage_doubles import in_memory_stage
 from tests.support.stream_setup import simulated_events
-from tests.unit.test_decision_stage import CollectedOutput
 
 SETTINGS = Settings()
 
 
 def _round(plan: LivePlan, events: list[tuple[bytes, bytes]], batch: int) -> float:
     """CPU µs per event of one pass over the events, on fresh state."""
-    stage = DecisionStage(
-        SETTINGS,
-        input_decoder(SETTINGS, "bench-shadow"),
-        Enricher(DictStore(), DictStore(), MerchantView(4)),
-        BatchDecider(plan, FallbackMode.RULES_ONLY, 3_600_000.0, SETTINGS.topics.transactions),
-        CollectedOutput(),  # type: ignore[arg-type]
-        StreamMetrics(),
-    )
+    stage = in_memory_stage(plan, budget_ms=3_600_000.0, worker_id="bench-shadow").stage
     arrival_ms = int(time.time() * 1000)
     started = time.process_time()
     for offset, (key, value) in enumerate(events):

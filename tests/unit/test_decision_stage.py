@@ -4,9 +4,7 @@ merchant features summed over every partition's partial, and what each decision 
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from models.decision import FallbackMode
 from models.features import (
     FEATURE_NAMES,
     CardState,
@@ -16,14 +14,13 @@ from models.features import (
     merchant_view_features,
 )
 from schemas import DeadLetter, Decision, ScoringLogRecord, Transaction
-from stream.decision_path.deciding import BatchDecider, read_decision_record
-from stream.decision_path.enrich import Enricher
-from stream.decision_path.intake import input_decoder
+from stream.decision_path.deciding import read_decision_record
 from stream.decision_path.merchant_view import MerchantView
 from stream.decision_path.metrics import StreamMetrics
 from stream.decision_path.stage import DecisionStage
 from stream.engine.state_stores import DictStore
 from stream.settings import Settings
+from tests.support.stage_doubles import CollectedOutput, in_memory_stage
 from tests.support.stream_setup import simulated_events
 
 SETTINGS = Settings()
@@ -42,30 +39,10 @@ class RecordingStore(DictStore):
         self.changelog.append((partition, key, value))
 
 
-class CollectedOutput:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes | None, bytes]] = []
-
-    def send(self, topic: str, key: bytes | None, value: bytes, **_: Any) -> None:
-        self.sent.append((topic, key, value))
-
-    def on(self, topic: str) -> list[bytes]:
-        return [value for name, _, value in self.sent if name == topic]
-
-
 def _stage(
     cards: DictStore | None = None, partials: DictStore | None = None
 ) -> tuple[DecisionStage, CollectedOutput, StreamMetrics, MerchantView]:
-    output, metrics, view = CollectedOutput(), StreamMetrics(), MerchantView(4)
-    stage = DecisionStage(
-        SETTINGS,
-        input_decoder(SETTINGS, "test-worker"),
-        Enricher(cards or DictStore(), partials or DictStore(), view),
-        BatchDecider(None, FallbackMode.RULES_ONLY, 50.0, SETTINGS.topics.transactions),
-        output,  # type: ignore[arg-type]
-        metrics,
-    )
-    return stage, output, metrics, view
+    return in_memory_stage(None, cards, partials)
 
 
 def test_every_valid_record_gets_a_decision_and_a_log_in_order() -> None:

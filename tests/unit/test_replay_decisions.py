@@ -8,20 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from models.decision import FallbackMode
 from models.scoring import open_package
 from schemas import Decision, ModelRef
-from stream.decision_path.deciding import BatchDecider, Champion, LivePlan
-from stream.decision_path.enrich import Enricher
-from stream.decision_path.intake import input_decoder
-from stream.decision_path.merchant_view import MerchantView
-from stream.decision_path.metrics import StreamMetrics
+from stream.decision_path.deciding import Champion, LivePlan
 from stream.decision_path.stage import DecisionStage
 from stream.engine.state_stores import DictStore
 from stream.settings import Settings
 from tests.support.model_builds import TEST_KEY, build_small, small_world
+from tests.support.stage_doubles import CollectedOutput, in_memory_stage
 from tests.support.stream_setup import simulated_events
-from tests.unit.test_decision_stage import CollectedOutput
 
 SETTINGS = Settings()
 BUDGET_MS = 50.0
@@ -37,16 +32,8 @@ def champion(tmp_path_factory: pytest.TempPathFactory) -> Champion:
 def _stage(
     champion: Champion | LivePlan, cards: DictStore, budget_ms: float = BUDGET_MS
 ) -> tuple[DecisionStage, CollectedOutput]:
-    output = CollectedOutput()
-    stage = DecisionStage(
-        SETTINGS,
-        input_decoder(SETTINGS, "test-worker"),
-        Enricher(cards, DictStore(), MerchantView(4)),
-        BatchDecider(champion, FallbackMode.RULES_ONLY, budget_ms, SETTINGS.topics.transactions),
-        output,  # type: ignore[arg-type]
-        StreamMetrics(),
-    )
-    return stage, output
+    built = in_memory_stage(champion, cards, budget_ms=budget_ms)
+    return built.stage, built.output
 
 
 def _decide(stage: DecisionStage, output: CollectedOutput, arrival_ms: int) -> list[Decision]:
