@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from stream.kafka_clients import new_consumer
 from stream.redrive import Headers, header_pairs
@@ -94,9 +94,9 @@ def _bounds(
         raise UnknownTopicError(f"topic {topic} is unknown to the broker")
     if error is not None:  # the topic exists but cannot be read now (e.g. no leader, no access)
         raise ScanError(f"topic {topic}: {error}")
+    deadline = time.monotonic() + timeout_s
     marks = {
-        p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)
-        for p in described.partitions
+        p: _watermarks(consumer, TopicPartition(topic, p), deadline) for p in described.partitions
     }
     starts = dict.fromkeys(marks, OFFSET_BEGINNING)
     if since_ms is not None:
@@ -111,6 +111,33 @@ def _bounds(
         if high > low and starts[p] != -1 and starts[p] < high
     }
     return starts, ends
+
+
+def _watermarks(consumer: Consumer, partition: TopicPartition, deadline: float) -> tuple[int, int]:
+    """Low and high watermark of one partition, retried while the broker says it is moving.
+
+    A topic created a moment ago (or a partition whose leader is being elected) answers
+    NOT_LEADER_FOR_PARTITION or LEADER_NOT_AVAILABLE for a short while; that is a wait, not
+    a failure of the scan.
+    """
+    while True:
+        remaining = max(0.1, deadline - time.monotonic())
+        try:
+            return consumer.get_watermark_offsets(partition, timeout=remaining)
+        except KafkaException as failure:
+            error = failure.args[0] if failure.args else None
+            retriable = isinstance(error, KafkaError) and (
+                error.retriable() or error.code() in _LEADER_MOVING_CODES
+            )
+            if not retriable or time.monotonic() + _LEADER_RETRY_S > deadline:
+                raise
+            time.sleep(_LEADER_RETRY_S)
+
+
+_LEADER_RETRY_S = 0.2
+_LEADER_MOVING_CODES = frozenset(
+    {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE}
+)
 
 
 def _unknown(error: KafkaError | None) -> bool:
