@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 from stream.chaos.availability import DecisionSeen, InputSeen
@@ -20,29 +21,37 @@ from stream.chaos.availability import DecisionSeen, InputSeen
 # Lines of the worker's own log that mark a restart's steps, in the order they happen.
 STEPS: tuple[tuple[str, str], ...] = (
     ("old_stopping", "[^PromptStopWorker]: Stopping..."),
-    ("new_starting", "the previous process exited; starting"),
+    ("old_loop_closed", "[^PromptStopWorker]: Closing event loop"),
+    # The new process's "previous process exited" comes before its logging is set up.
+    ("new_starting", "[^PromptStopWorker]: Starting..."),
     ("joined", "Joined group"),
     ("assigned", "Setting newly assigned partitions"),
     ("recovered", "Recovery complete"),
+    ("fetching", "[^---Fetcher]: Starting..."),
     ("worker_ready", "Worker ready"),
 )
-PAUSED_MS = 300  # a partition idle this long across the stop was the restarted worker's
+PAUSED_MS = 300  # a partition undecided this long after the stop was paused by the restart
 
 
 @dataclass(frozen=True)
 class PartitionPause:
     partition: int
-    last_before_ms: int  # its last decision before the stop
-    first_after_ms: int  # its first decision after the stop
+    last_before_ms: int  # its last decision before the pause
+    first_after_ms: int  # its first decision after the pause
     back_in_budget_ms: int | None  # the first decision after it that did not fall back
-    fallbacks: int  # inputs sent from the stop until back in budget that fell back
-    inputs: int  # inputs sent from the stop until back in budget
+    fallbacks: int  # inputs sent from the pause's start until back in budget that fell back
+    inputs: int  # inputs sent from the pause's start until back in budget
 
 
 def partition_pauses(
-    inputs: Sequence[InputSeen], decisions: Sequence[DecisionSeen], stop_ms: int
+    inputs: Sequence[InputSeen],
+    decisions: Sequence[DecisionSeen],
+    stop_ms: int,
+    until_ms: int,
 ) -> list[PartitionPause]:
-    """The partitions that went undecided across `stop_ms`, each decision counted once."""
+    """The partitions whose longest pause between decisions began after `stop_ms` (the
+    old process decides its in-flight batch after the SIGTERM) and ended by `until_ms`,
+    if longer than PAUSED_MS; each transaction counted by its first decision."""
     first: dict[str, DecisionSeen] = {}
     for decision in sorted(decisions, key=lambda d: d.timestamp_ms):
         first.setdefault(decision.transaction_id, decision)
@@ -52,24 +61,34 @@ def partition_pauses(
             by_partition.setdefault(seen.partition, []).append((seen, first[seen.transaction_id]))
     pauses = []
     for partition, pairs in sorted(by_partition.items()):
-        decided = sorted(pairs, key=lambda pair: pair[1].timestamp_ms)
-        before = [d.timestamp_ms for _, d in decided if d.timestamp_ms < stop_ms]
-        after = [(s, d) for s, d in decided if d.timestamp_ms >= stop_ms]
-        if not before or not after or after[0][1].timestamp_ms - before[-1] < PAUSED_MS:
+        times = sorted(d.timestamp_ms for _, d in pairs)
+        # The last decision before the stop still counts as a pause's start.
+        start = max((i for i, t in enumerate(times) if t < stop_ms), default=0)
+        gaps = [(b - a, a, b) for a, b in pairwise(times[start:]) if b <= until_ms]
+        if not gaps or max(gaps)[0] < PAUSED_MS:
             continue
-        back = next(
-            (d.timestamp_ms for s, d in after if not d.fallback and s.timestamp_ms >= stop_ms), None
+        _, last_before, first_after = max(gaps)
+        # Caught up: an input sent after the pause began decided in budget again.
+        back = min(
+            (
+                d.timestamp_ms
+                for s, d in pairs
+                if not d.fallback
+                and s.timestamp_ms >= last_before
+                and d.timestamp_ms >= first_after
+            ),
+            default=None,
         )
         sent = [
             d
             for s, d in pairs
-            if s.timestamp_ms >= stop_ms and (back is None or s.timestamp_ms <= back)
+            if s.timestamp_ms >= last_before and (back is None or s.timestamp_ms <= back)
         ]
         pauses.append(
             PartitionPause(
                 partition=partition,
-                last_before_ms=before[-1],
-                first_after_ms=after[0][1].timestamp_ms,
+                last_before_ms=last_before,
+                first_after_ms=first_after,
                 back_in_budget_ms=back,
                 fallbacks=sum(1 for d in sent if d.fallback),
                 inputs=len(sent),
@@ -155,5 +174,7 @@ def restart_timeline(
         worker=worker,
         stopped_ms=stopped_ms,
         steps_ms={step: at - stopped_ms for step, at in ordered.items()},
-        pauses=partition_pauses(inputs, decisions, stopped_ms),
+        pauses=partition_pauses(
+            inputs, decisions, stopped_ms, absolute.get("ready", stopped_ms) + 10_000
+        ),
     )

@@ -28,12 +28,20 @@ def _inputs_and_decisions() -> tuple[list[InputSeen], list[DecisionSeen]]:
 
 def test_only_the_paused_partition_is_reported_with_its_backlog() -> None:
     inputs, decisions = _inputs_and_decisions()
-    [pause] = partition_pauses(inputs, decisions, stop_ms=1_000)
+    [pause] = partition_pauses(inputs, decisions, stop_ms=1_000, until_ms=10_000)
     assert pause.partition == 1
     assert (pause.last_before_ms, pause.first_after_ms) == (910, 2_510)
     assert pause.back_in_budget_ms == 2_600  # b2400, the first input decided in budget
-    # Sent from 1,000 to 2,600 ms: b1000..b2600 (17), of which b1000..b2300 fell back (14).
+    # Sent from 910 to 2,600 ms: b1000..b2600 (17), of which b1000..b2300 fell back (14).
     assert (pause.fallbacks, pause.inputs) == (14, 17)
+
+
+def test_a_pause_that_begins_after_the_sigterm_is_found() -> None:
+    # The old process decides its in-flight batch after the SIGTERM; the pause follows.
+    inputs, decisions = _inputs_and_decisions()
+    [pause] = partition_pauses(inputs, decisions, stop_ms=700, until_ms=10_000)
+    assert (pause.partition, pause.last_before_ms, pause.first_after_ms) == (1, 910, 2_510)
+    assert partition_pauses(inputs, decisions, stop_ms=700, until_ms=2_000) == []
 
 
 def _line(ts: str, msg: str) -> str:
@@ -44,10 +52,12 @@ LOG = [
     _line("2026-12-06T20:00:00.000Z", "Joined group 'g' (generation 1)"),  # before: not counted
     "%4|1796586732.260|GETPID|producer| librdkafka says something",
     _line("2026-12-06T20:00:10.100Z", "[^PromptStopWorker]: Stopping..."),
-    _line("2026-12-06T20:00:10.900Z", "the previous process exited; starting"),
+    _line("2026-12-06T20:00:10.700Z", "[^PromptStopWorker]: Closing event loop"),
+    _line("2026-12-06T20:00:10.900Z", "[^PromptStopWorker]: Starting..."),
     _line("2026-12-06T20:00:11.000Z", "Joined group 'g' (generation 1)"),
     _line("2026-12-06T20:00:11.050Z", "Setting newly assigned partitions {...}"),
     _line("2026-12-06T20:00:11.300Z", "[^---OrderedRecovery]: Recovery complete"),
+    _line("2026-12-06T20:00:11.550Z", "[^---Fetcher]: Starting..."),
     _line("2026-12-06T20:00:11.600Z", "[^---OrderedRecovery]: Worker ready"),
     _line("2026-12-06T20:00:12.000Z", "Joined group 'g' (generation 2)"),  # later: the first counts
 ]
@@ -59,10 +69,12 @@ def test_log_steps_are_the_first_marks_since_the_stop() -> None:
     relative = {step: at - SIGTERM_MS for step, at in steps.items()}
     assert relative == {
         "old_stopping": 100,
+        "old_loop_closed": 700,
         "new_starting": 900,
         "joined": 1_000,
         "assigned": 1_050,
         "recovered": 1_300,
+        "fetching": 1_550,
         "worker_ready": 1_600,
     }
 
@@ -81,11 +93,13 @@ def test_the_timeline_orders_supervisor_and_log_marks_after_the_sigterm(tmp_path
     assert list(timeline.steps_ms) == [
         "sigterm",
         "old_stopping",
+        "old_loop_closed",
         "old_exited",
         "new_starting",
         "joined",
         "assigned",
         "recovered",
+        "fetching",
         "worker_ready",
         "ready",
     ]
