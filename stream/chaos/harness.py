@@ -52,6 +52,7 @@ class ChaosLog:
     produced: dict[tuple[int, int], str] = field(default_factory=dict)
     produce_errors: list[str] = field(default_factory=list)
     restarts: list[Restart] = field(default_factory=list)
+    load_ended_ms: int = 0  # wall clock of the last input sent
 
     def disruptions_ms(self) -> list[tuple[int, int]]:
         """Kill (or a roll's first stop) → the restarted worker ready, merged when they meet."""
@@ -160,6 +161,7 @@ def run_chaos(
                 r.log_path,
                 inputs,
                 decisions,
+                load_ended_ms=log.load_ended_ms,
             )
             for r in log.restarts
             if r.how == "rolling"
@@ -216,6 +218,7 @@ def _paced_produce(
             except BufferError:
                 producer.poll(0.1)
         producer.poll(0)
+    log.load_ended_ms = _now_ms()
     producer.flush(600)
 
 

@@ -135,12 +135,16 @@ class RestartTimeline:
     stopped_ms: int  # the SIGTERM to the old process
     steps_ms: dict[str, int]  # each step, in ms after the SIGTERM
     pauses: list[PartitionPause]
+    # False: the load had ended by the SIGTERM (the new process's warm-up outlasted it), so
+    # this restart says nothing about pauses under load.
+    under_load: bool = True
 
     def figures(self) -> dict[str, object]:
         """For the run's JSON: steps and per-partition times relative to the SIGTERM."""
         stop = self.stopped_ms
         return {
             "worker": self.worker,
+            "under_load": self.under_load,
             "ms_after_sigterm": self.steps_ms,
             "partitions": [
                 {
@@ -164,6 +168,7 @@ def restart_timeline(
     log_path: Path | None,
     inputs: Sequence[InputSeen],
     decisions: Sequence[DecisionSeen],
+    load_ended_ms: int | None = None,
 ) -> RestartTimeline:
     """`marks_ms`: what the supervisor saw (the old process exited, /ready answered)."""
     absolute = {"sigterm": stopped_ms, **marks_ms}
@@ -177,4 +182,5 @@ def restart_timeline(
         pauses=partition_pauses(
             inputs, decisions, stopped_ms, absolute.get("ready", stopped_ms) + 10_000
         ),
+        under_load=load_ended_ms is None or stopped_ms < load_ended_ms,
     )

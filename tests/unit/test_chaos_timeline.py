@@ -104,3 +104,10 @@ def test_the_timeline_orders_supervisor_and_log_marks_after_the_sigterm(tmp_path
         "ready",
     ]
     assert timeline.figures()["ms_after_sigterm"] == timeline.steps_ms
+    assert timeline.under_load
+
+
+def test_a_restart_after_the_load_ended_is_flagged() -> None:
+    timeline = restart_timeline("worker-2", SIGTERM_MS, {}, None, [], [], SIGTERM_MS - 1)
+    assert not timeline.under_load
+    assert timeline.figures()["under_load"] is False
