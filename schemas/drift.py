@@ -343,6 +343,14 @@ class LabelJoinStats(Part):
     evicted: Count = Field(description="Entries dropped unmatured for space: not evaluated")
     pending: Count = Field(description="Entries waiting for their label now")
     maturity_days: NonNegative = Field(description="The label-maturity period (entry TTL)")
+    unsampled: Count | None = Field(
+        default=None,
+        description="(v2) Unflagged entries outside the join's weighted sample (not stored)",
+    )
+    sample_rate: Probability | None = Field(
+        default=None,
+        description="(v2) Share of unflagged entries kept; a kept one stands for 1/sample_rate",
+    )
 
 
 class DriftReport(Record):

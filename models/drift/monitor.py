@@ -188,6 +188,8 @@ class DriftMonitor:
             evicted=c.evicted,
             pending=self.join.pending,
             maturity_days=self.join_spec.maturity_days,
+            unsampled=c.unsampled,
+            sample_rate=self.join.sample_rate,
         )
 
 

@@ -25,6 +25,7 @@ _ENTRY_RESULTS = {
     "matured_labelled": "matured_labelled",
     "matured_unlabelled": "matured_unlabelled",
     "evicted": "evicted",
+    "unsampled": "unsampled",
     "duplicate": "duplicate_entries",
 }
 
@@ -159,16 +160,22 @@ class MonitorMetrics:
         self.entries = Counter(
             "fraud_monitor_join_entries",
             "Scored events leaving the label join (matured_labelled, matured_unlabelled, "
-            "evicted) or refused as duplicates",
+            "evicted, unsampled: unflagged events outside the weighted sample) or refused as "
+            "duplicates",
             ["result"],
             registry=r,
         )
         self.pending = Gauge(
             "fraud_monitor_join_pending", "Scored events waiting for their label", registry=r
         )
+        self.sample_rate = Gauge(
+            "fraud_monitor_join_sample_rate",
+            "Share of unflagged scored events the label join keeps (1: all; halves when full)",
+            registry=r,
+        )
         self._counted = JoinCounters()
 
-    def count_join(self, counters: JoinCounters, pending: int) -> None:
+    def count_join(self, counters: JoinCounters, pending: int, sample_rate: float = 1.0) -> None:
         """Advance the join counters to the join's own cumulative counts."""
         for result, name in _LABEL_RESULTS.items():
             self.labels.labels(result).inc(getattr(counters, name) - getattr(self._counted, name))
@@ -176,6 +183,7 @@ class MonitorMetrics:
             self.entries.labels(result).inc(getattr(counters, name) - getattr(self._counted, name))
         self._counted = JoinCounters(**vars(counters))
         self.pending.set(pending)
+        self.sample_rate.set(sample_rate)
 
     def report(
         self, report: DriftReport, published_at: float, prediction_span: int = PREDICTION_SPAN
