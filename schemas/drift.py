@@ -65,6 +65,7 @@ class DriftStatistic(StrEnum):
     PR_AUC_DROP = "pr_auc_drop"  # (v2) relative drop of live PR-AUC below the reference
     LOCATION_Z = "location_z"  # (v2) standardised shift of the mean rank on the training sketch
     CUSUM = "cusum"  # (v2) two-sided CUSUM of the location z-scores over windows
+    RECALL_DROP = "recall_drop"  # (v2) relative drop of arrived-label recall's upper bound
 
 
 class FeatureKind(StrEnum):
@@ -231,6 +232,34 @@ class LivePerformance(Part):
     )
 
 
+class ArrivedPerformance(Part):
+    """(v2) One model's figures over some event days, from the labels arrived so far.
+
+    Recall so far is the flagged share of the fraud labels in; precision_lower_bound only grows
+    as labels arrive. estimated_* are label-free (CBPE: calibrated scores assumed), and blind to
+    concept drift by construction. See models.drift.arrivals.
+    """
+
+    model: ModelRef
+    period_start: IsoTimestamp = Field(description="First event day covered (UTC midnight)")
+    period_end: IsoTimestamp = Field(description="End of the event days covered (exclusive)")
+    events: Count
+    flagged: Count = Field(description="Of those, REVIEW or DECLINE")
+    fraud_labels: Count = Field(description="Fraud labels in force for these events, so far")
+    fraud_labels_weighted: NonNegative = Field(
+        description="The same, weighted by the label join's sample (an estimate over all events)"
+    )
+    recall: Probability | None
+    recall_low: Probability | None = Field(description="Wilson 95 % interval, lower bound")
+    recall_high: Probability | None
+    precision_lower_bound: Probability | None
+    estimated_recall: Probability | None = Field(description="Label-free (CBPE)")
+    estimated_precision: Probability | None = Field(description="Label-free (CBPE)")
+    reference_recall: Probability | None = Field(
+        default=None, description="The package's test recall at its REVIEW threshold"
+    )
+
+
 class AlertSeverity(StrEnum):
     INFO = "info"
     WARNING = "warning"
@@ -298,6 +327,21 @@ class AlertThresholds(Part):
     min_positives: int = Field(
         default=200, ge=1, description="PR-AUC alerts only with this many fraud labels"
     )
+    recall_drop_minor: Probability = Field(
+        default=0.3,
+        description="Arrived-label recall's 95 % upper bound this far (relative) below the "
+        "package's test recall: WARNING",
+    )
+    recall_drop_major: Probability = 0.5
+    min_fraud_labels_arrived: int = Field(
+        default=20, ge=1, description="Arrived-label recall alerts only with this many"
+    )
+    arrived_max_days: int = Field(
+        default=14,
+        ge=1,
+        description="The recall alert pools the newest event days until min_fraud_labels_arrived "
+        "are in, at most this many",
+    )
     exempt_features: list[FeatureName] = Field(
         default=["hour_of_day", "day_of_week"],
         description=(
@@ -317,6 +361,7 @@ class AlertThresholds(Part):
             (self.pr_auc_drop_minor, self.pr_auc_drop_major),
             (self.location_z_minor, self.location_z_major),
             (self.cusum_minor, self.cusum_major),
+            (self.recall_drop_minor, self.recall_drop_major),
         )
         if any(minor > major for minor, major in pairs):
             raise ValueError("every minor threshold must be at most its major one")
@@ -373,6 +418,15 @@ class DriftReport(Record):
         default=None, description="(v2) The thresholds the alerts were decided with"
     )
     label_join: LabelJoinStats | None = Field(default=None, description="(v2)")
+    recall_arrived: ArrivedPerformance | None = Field(
+        default=None,
+        description="(v2) The reference model over the newest event days the recall alert "
+        "reads (see AlertThresholds.arrived_max_days), from the labels arrived so far",
+    )
+    performance_by_day: list[ArrivedPerformance] = Field(
+        default_factory=list,
+        description="(v2) The reference model per event day (latest 28), labels arrived so far",
+    )
 
 
 DRIFT_REPORT_UPGRADES = UpgradeRegistry("DriftReport", DRIFT_REPORT_SCHEMA_VERSION)

@@ -20,6 +20,7 @@ from models.profile import OUTCOMES
 from schemas.drift import (
     AlertSeverity,
     AlertThresholds,
+    ArrivedPerformance,
     DecisionRateDrift,
     DriftAlert,
     DriftStatistic,
@@ -207,6 +208,23 @@ def performance_alerts(
     return alerts
 
 
+def arrived_recall_alerts(
+    arrived: ArrivedPerformance | None, thresholds: AlertThresholds
+) -> list[DriftAlert]:
+    """Recall from the labels in so far, once its interval's upper bound is below the reference
+    by a material margin and enough fraud labels are in (see models.drift.arrivals)."""
+    if (
+        arrived is None
+        or arrived.reference_recall is None
+        or arrived.reference_recall <= 0
+        or arrived.recall_high is None
+        or arrived.fraud_labels < thresholds.min_fraud_labels_arrived
+    ):
+        return []
+    drop = max(0.0, (arrived.reference_recall - arrived.recall_high) / arrived.reference_recall)
+    return _graded(f"recall:{arrived.model.version}", DriftStatistic.RECALL_DROP, drop, thresholds)
+
+
 def _location_alerts(
     name: str,
     shift: LocationShift,
@@ -251,6 +269,7 @@ _THRESHOLDS = {
     DriftStatistic.PR_AUC_DROP: ("pr_auc_drop_minor", "pr_auc_drop_major"),
     DriftStatistic.LOCATION_Z: ("location_z_minor", "location_z_major"),
     DriftStatistic.CUSUM: ("cusum_minor", "cusum_major"),
+    DriftStatistic.RECALL_DROP: ("recall_drop_minor", "recall_drop_major"),
 }
 
 

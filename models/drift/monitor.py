@@ -25,7 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from models.drift.compare import decision_rates, feature_drift, performance_alerts, score_drift
+from models.drift.arrivals import ArrivingLabels
+from models.drift.compare import (
+    arrived_recall_alerts,
+    decision_rates,
+    feature_drift,
+    performance_alerts,
+    score_drift,
+)
 from models.drift.events import ScoredEvent, utc_from_ms
 from models.drift.join import DAY_MS, LabelJoin
 from models.drift.location import LocationHistory
@@ -62,6 +69,8 @@ class JoinSpec:
 
 
 PREDICTION_SPAN = 7
+REPORTED_DAYS = 28
+"""Event days of arrived-label figures per report (the HTML report plots them)."""
 
 
 class DriftMonitor:
@@ -86,6 +95,9 @@ class DriftMonitor:
             max_early_labels=self.join_spec.max_early_labels,
         )
         self.performance = PerformanceTracker(self.join_spec.performance_window)
+        # Event days are kept past the maturity period: their figures stop changing then.
+        self.arrivals = ArrivingLabels(keep_days=int(self.join_spec.maturity_days) + 14)
+        self.join.on_label = self.arrivals.add_label
         self._clock = clock
         self._predictions: deque[PredictionTally] = deque(maxlen=prediction_span)
         # One creep detector per feature; like the prediction span, it restarts with the process.
@@ -104,6 +116,7 @@ class DriftMonitor:
 
     def observe_join_only(self, event: ScoredEvent) -> None:
         """Take an event into the label join only (rebuilding state after a restart)."""
+        self.arrivals.add_event(event)
         self.join.add_entry(event.transaction_id, event.event_ms, event.outputs)
         for matured in self.join.mature():
             self.performance.add(matured)
@@ -154,6 +167,15 @@ class DriftMonitor:
         alerts.extend(raised)
         performance = self.performance.snapshot(reference.model, reference.reference_pr_auc)
         alerts.extend(performance_alerts(performance, thresholds))
+        arrived = self.arrivals.pooled(
+            reference.model,
+            tally.end_ms,
+            thresholds.min_fraud_labels_arrived,
+            thresholds.arrived_max_days,
+        )
+        if arrived is not None:
+            arrived = arrived.model_copy(update={"reference_recall": reference.reference_recall})
+        alerts.extend(arrived_recall_alerts(arrived, thresholds))
         return DriftReport(
             report_id=report_id(reference, tally),
             generated_at=self._clock(),
@@ -172,6 +194,8 @@ class DriftMonitor:
             alerts=alerts,
             thresholds=thresholds,
             label_join=self.label_join_stats(),
+            recall_arrived=arrived,
+            performance_by_day=self.arrivals.days(reference.model, REPORTED_DAYS),
         )
 
     def label_join_stats(self) -> LabelJoinStats:

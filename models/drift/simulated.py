@@ -26,7 +26,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score
 
 from models.decision import DecisionMaker
-from models.drift.events import ModelScore, ScoredEvent
+from models.drift.events import FLAGGED_OUTCOMES, ModelScore, ScoredEvent
 from models.drift.reference import DriftReference
 from models.evaluation import policy_threshold_at_fpr
 from models.features import (
@@ -214,6 +214,7 @@ def train_reference(population: Population, seed: int = 7) -> SimulatedModel:
     no_features = [0.0] * len(FEATURE_NAMES)
     outcomes = [decisions.decide(float(s), no_features).outcome for s in valid_scores]
     labels = y[valid]
+    flagged = np.asarray([o in FLAGGED_OUTCOMES for o in outcomes])
     digest = hashlib.sha256(f"simulated:{population.config.seed}:{seed}".encode()).hexdigest()
     reference = DriftReference(
         model=ModelRef(name="simulated-hgb", version="1.0.0", content_hash=digest),
@@ -223,6 +224,8 @@ def train_reference(population: Population, seed: int = 7) -> SimulatedModel:
         reference_pr_auc=float(average_precision_score(labels, valid_scores))
         if 0 < int(labels.sum()) < labels.size
         else None,
+        # On validation (the package uses its test split): the simulation has no test days.
+        reference_recall=float((flagged & labels).sum() / labels.sum()) if labels.any() else None,
     )
     return SimulatedModel(reference, classifier, decisions)
 

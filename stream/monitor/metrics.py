@@ -151,6 +151,32 @@ class MonitorMetrics:
             _MODEL_LABELS,
             registry=r,
         )
+        arrived = ["model_name", "model_version", "content_hash"]
+        self.arrived_recall = Gauge(
+            "fraud_monitor_arrived_recall",
+            "Recall from the fraud labels arrived so far, newest event days with enough labels",
+            arrived,
+            registry=r,
+        )
+        self.arrived_fraud_labels = Gauge(
+            "fraud_monitor_arrived_fraud_labels",
+            "Fraud labels behind fraud_monitor_arrived_recall",
+            arrived,
+            registry=r,
+        )
+        self.arrived_recall_drop = Gauge(
+            "fraud_monitor_arrived_recall_drop",
+            "Relative drop of arrived-label recall's 95 % upper bound below the package's test "
+            "recall; exported only with enough fraud labels (min_fraud_labels_arrived)",
+            arrived,
+            registry=r,
+        )
+        self.estimated_recall = Gauge(
+            "fraud_monitor_estimated_recall",
+            "Label-free recall estimate (CBPE: calibrated scores assumed), same event days",
+            arrived,
+            registry=r,
+        )
         self.labels = Counter(
             "fraud_monitor_labels",
             "Labels by join result (joined, duplicate, unmatched)",
@@ -206,6 +232,7 @@ class MonitorMetrics:
             active[alert.severity.value] = active.get(alert.severity.value, 0) + 1
         for severity, count in active.items():
             self.alerts_active.labels(severity).set(count)
+        self._arrived(report, thresholds)
         for entry in report.performance:
             model = entry.model
             labels = (model.name, model.version, model.content_hash, entry.role.value)
@@ -218,6 +245,30 @@ class MonitorMetrics:
             ):
                 if value is not None:
                     gauge.labels(*labels).set(value)
+
+    def _arrived(self, report: DriftReport, thresholds: AlertThresholds) -> None:
+        arrived = report.recall_arrived
+        if arrived is None:
+            return
+        model = arrived.model
+        labels = (model.name, model.version, model.content_hash)
+        self.arrived_fraud_labels.labels(*labels).set(arrived.fraud_labels)
+        for gauge, value in (
+            (self.arrived_recall, arrived.recall),
+            (self.estimated_recall, arrived.estimated_recall),
+        ):
+            if value is not None:
+                gauge.labels(*labels).set(value)
+        reference = arrived.reference_recall
+        if (
+            reference
+            and arrived.recall_high is not None
+            and arrived.fraud_labels >= thresholds.min_fraud_labels_arrived
+        ):
+            drop = max(0.0, (reference - arrived.recall_high) / reference)
+            self.arrived_recall_drop.labels(*labels).set(drop)
+        else:
+            _drop(self.arrived_recall_drop, *labels)
 
     def _feature(self, feature: FeatureDrift, judged: bool, located: bool) -> None:
         name = feature.feature
