@@ -66,6 +66,8 @@ class DriftStatistic(StrEnum):
     LOCATION_Z = "location_z"  # (v2) standardised shift of the mean rank on the training sketch
     CUSUM = "cusum"  # (v2) two-sided CUSUM of the location z-scores over windows
     RECALL_DROP = "recall_drop"  # (v2) relative drop of arrived-label recall's upper bound
+    NULL_RATE = "null_rate"  # (v2) rise of a raw field's null rate over its live baseline
+    TOP_SHARE = "top_share"  # (v2) rise of a raw field's commonest-value share (collapse)
 
 
 class FeatureKind(StrEnum):
@@ -260,6 +262,25 @@ class ArrivedPerformance(Part):
     )
 
 
+class FieldQuality(Part):
+    """(v2) One raw input field in one window (model feature or not); see models.drift.quality.
+
+    Baselines come from the monitor's own first judged windows; null until they are in.
+    """
+
+    field: str
+    n: Count
+    null_rate: Probability
+    top_share: Probability = Field(description="Share of the commonest value among present ones")
+    distinct: Count = Field(description="Distinct values counted (capped)")
+    null_rate_baseline: Probability | None = None
+    top_share_baseline: Probability | None = None
+    null_rate_shift: float | None = Field(
+        default=None, description="Rise over the baseline; 0 within noise; null when not judged"
+    )
+    top_share_shift: float | None = None
+
+
 class AlertSeverity(StrEnum):
     INFO = "info"
     WARNING = "warning"
@@ -336,6 +357,18 @@ class AlertThresholds(Part):
     min_fraud_labels_arrived: int = Field(
         default=20, ge=1, description="Arrived-label recall alerts only with this many"
     )
+    null_rate_minor: Probability = Field(
+        default=0.05, description="A raw field's null rate this far above its baseline: WARNING"
+    )
+    null_rate_major: Probability = 0.15
+    top_share_minor: Probability = Field(
+        default=0.05,
+        description="A raw field's commonest-value share this far above its baseline: WARNING",
+    )
+    top_share_major: Probability = 0.2
+    quality_min_z: float = Field(
+        default=5.0, gt=0, description="Data-quality rises must also be this many std errors"
+    )
     arrived_max_days: int = Field(
         default=14,
         ge=1,
@@ -362,6 +395,8 @@ class AlertThresholds(Part):
             (self.location_z_minor, self.location_z_major),
             (self.cusum_minor, self.cusum_major),
             (self.recall_drop_minor, self.recall_drop_major),
+            (self.null_rate_minor, self.null_rate_major),
+            (self.top_share_minor, self.top_share_major),
         )
         if any(minor > major for minor, major in pairs):
             raise ValueError("every minor threshold must be at most its major one")
@@ -422,6 +457,9 @@ class DriftReport(Record):
         default=None,
         description="(v2) The reference model over the newest event days the recall alert "
         "reads (see AlertThresholds.arrived_max_days), from the labels arrived so far",
+    )
+    fields: list[FieldQuality] = Field(
+        default_factory=list, description="(v2) Data quality of the raw input fields"
     )
     performance_by_day: list[ArrivedPerformance] = Field(
         default_factory=list,

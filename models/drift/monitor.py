@@ -37,6 +37,7 @@ from models.drift.events import ScoredEvent, utc_from_ms
 from models.drift.join import DAY_MS, LabelJoin
 from models.drift.location import LocationHistory
 from models.drift.performance import PerformanceTracker
+from models.drift.quality import FieldQualityMonitor
 from models.drift.reference import DriftReference
 from models.drift.window import (
     PredictionTally,
@@ -102,6 +103,7 @@ class DriftMonitor:
         self._predictions: deque[PredictionTally] = deque(maxlen=prediction_span)
         # One creep detector per feature; like the prediction span, it restarts with the process.
         self._locations = {name: LocationHistory() for name in reference.feature_names}
+        self.quality = FieldQualityMonitor()
 
     # -- scored events -----------------------------------------------------------------------
 
@@ -155,6 +157,10 @@ class DriftMonitor:
             )
             features.append(drift)
             alerts.extend(raised)
+        fields, raised = (
+            self.quality.judge(tally.fields, thresholds) if tally.fields is not None else ([], [])
+        )
+        alerts.extend(raised)
         self._predictions.append(tally.prediction)
         span = len(self._predictions)
         predictions = functools.reduce(operator.add, self._predictions)
@@ -195,6 +201,7 @@ class DriftMonitor:
             thresholds=thresholds,
             label_join=self.label_join_stats(),
             recall_arrived=arrived,
+            fields=fields,
             performance_by_day=self.arrivals.days(reference.model, REPORTED_DAYS),
         )
 

@@ -27,6 +27,7 @@ from sklearn.metrics import average_precision_score
 
 from models.decision import DecisionMaker
 from models.drift.events import FLAGGED_OUTCOMES, ModelScore, ScoredEvent
+from models.drift.quality import FIELDS, FieldKeys
 from models.drift.reference import DriftReference
 from models.evaluation import policy_threshold_at_fpr
 from models.features import (
@@ -71,6 +72,8 @@ class Population:
     event_ms: npt.NDArray[np.int64]
     is_fraud: npt.NDArray[np.bool_]
     labels: Labels
+    fields: list[FieldKeys]
+    """Raw input fields per row as the monitor keys them (models.drift.quality)."""
 
     def first_row_of_day(self, day: int) -> int:
         start_ms = int(self.config.start.timestamp() * 1000) + day * DAY_MS
@@ -123,6 +126,7 @@ def simulate_population(
         event_ms=event_ms.astype(np.int64),
         is_fraud=table.column("is_fraud").to_numpy(zero_copy_only=False).astype(bool),
         labels=_labels(result.labels),
+        fields=_field_keys(table),
     )
     return population, snapshot
 
@@ -148,7 +152,16 @@ def shifted_population(base: Population, snapshot: Snapshot, shift: ShiftConfig)
         event_ms=base.event_ms,
         is_fraud=table.column("is_fraud").to_numpy(zero_copy_only=False).astype(bool),
         labels=_labels(result.labels),
+        fields=_field_keys(table),
     )
+
+
+def _field_keys(table: pa.Table) -> list[FieldKeys]:
+    columns = [table.column(name).to_pylist() for name in FIELDS]
+    return [
+        tuple(None if value is None else hash(value) for value in row)
+        for row in zip(*columns, strict=True)
+    ]
 
 
 def _copy(replayer: FeatureReplayer) -> FeatureReplayer:
@@ -251,6 +264,7 @@ def scored_events(
             int(population.event_ms[index]),
             tuple(population.features[index].tolist()),
             (ModelScore(ref, DeploymentRole.CHAMPION, float(scores[offset]), outcomes[offset]),),
+            population.fields[index],
         )
 
 

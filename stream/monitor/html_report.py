@@ -49,6 +49,7 @@ def render(reports: Sequence[DriftReport], title: str = "fraudstream drift repor
         _alerts(reports),
         _score(reports, labels, thresholds),
         _decisions(reports, labels),
+        _fields(latest),
         _arrived(latest),
         _performance(reports),
         _features(reports, labels, thresholds),
@@ -260,6 +261,36 @@ def _performance(reports: Sequence[DriftReport]) -> str:
         "cover.</p>"
         f"<div class='grid'>{''.join(cards)}</div>"
     )
+
+
+def _fields(latest: DriftReport) -> str:
+    if not latest.fields:
+        return ""
+    alerting = {a.subject: a.severity.value for a in latest.alerts}
+    rows = "".join(
+        f"<tr><td>{escape(f.field)}</td><td>{_pct1(f.null_rate)} (usual "
+        f"{_pct1(f.null_rate_baseline)})</td><td>{_pct1(f.top_share)} (usual "
+        f"{_pct1(f.top_share_baseline)})</td><td>{f.distinct:,}</td><td>"
+        + (
+            f"<span class='{alerting[f'field:{f.field}']}'>{alerting[f'field:{f.field}']}</span>"
+            if f"field:{f.field}" in alerting
+            else ("ok" if f.null_rate_shift is not None else "<span class='muted'>not judged"
+                  "</span>")
+        )
+        + "</td></tr>"
+        for f in latest.fields
+    )  # fmt: skip
+    return (
+        "<h2>Input fields (latest window)</h2><p class='muted'>Every raw field, read by the "
+        "model or not. Usual levels come from the monitor's first judged windows (the package "
+        "profile has model features only); not judged until then, and in windows too small."
+        "</p><table><tr><th>Field</th><th>Null rate</th><th>Commonest value's share</th>"
+        f"<th>Distinct (capped)</th><th>Status</th></tr>{rows}</table>"
+    )
+
+
+def _pct1(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
 
 
 def _arrived(latest: DriftReport) -> str:

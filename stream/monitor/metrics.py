@@ -151,6 +151,20 @@ class MonitorMetrics:
             _MODEL_LABELS,
             registry=r,
         )
+        self.field_null_rate_shift = Gauge(
+            "fraud_monitor_field_null_rate_shift",
+            "Rise of a raw input field's null rate over the monitor's baseline (0 within noise); "
+            "exported only for judged windows once the baseline is in",
+            ["field"],
+            registry=r,
+        )
+        self.field_top_share_shift = Gauge(
+            "fraud_monitor_field_top_share_shift",
+            "Rise of a raw input field's commonest-value share over the baseline (a constant or "
+            "collapsed field); exported like the null-rate shift",
+            ["field"],
+            registry=r,
+        )
         arrived = ["model_name", "model_version", "content_hash"]
         self.arrived_recall = Gauge(
             "fraud_monitor_arrived_recall",
@@ -233,6 +247,15 @@ class MonitorMetrics:
         for severity, count in active.items():
             self.alerts_active.labels(severity).set(count)
         self._arrived(report, thresholds)
+        for quality in report.fields:
+            for gauge, value in (
+                (self.field_null_rate_shift, quality.null_rate_shift),
+                (self.field_top_share_shift, quality.top_share_shift),
+            ):
+                if value is None:
+                    _drop(gauge, quality.field)
+                else:
+                    gauge.labels(quality.field).set(value)
         for entry in report.performance:
             model = entry.model
             labels = (model.name, model.version, model.content_hash, entry.role.value)

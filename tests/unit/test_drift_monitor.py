@@ -20,6 +20,7 @@ from schemas.drift import (
     DriftAlert,
     DriftReport,
     DriftStatistic,
+    FieldQuality,
     WindowKind,
 )
 from schemas.label import FraudLabel, LabelSource
@@ -380,3 +381,19 @@ def test_a_recall_collapse_alerts_from_arriving_labels_long_before_maturity() ->
     assert alerts and alerts[0].subject == "recall:1.0.0"
     assert reports[-1].recall_arrived is not None
     assert reports[-1].recall_arrived.fraud_labels >= SMALL.min_fraud_labels_arrived
+
+
+def test_field_quality_is_exported_only_where_judged() -> None:
+    [report] = _run(_monitor(), 400)
+    judged = FieldQuality(
+        field="customer_lat", n=400, null_rate=0.3, top_share=0.01, distinct=200,
+        null_rate_baseline=0.0, top_share_baseline=0.01, null_rate_shift=0.3,
+        top_share_shift=0.0,
+    )  # fmt: skip
+    unjudged = judged.model_copy(
+        update={"field": "device_id_hash", "null_rate_shift": None, "top_share_shift": None}
+    )
+    value = _metrics_of(report.model_copy(update={"fields": [judged, unjudged]}))
+    assert value("fraud_monitor_field_null_rate_shift", {"field": "customer_lat"}) == 0.3
+    assert value("fraud_monitor_field_top_share_shift", {"field": "customer_lat"}) == 0.0
+    assert value("fraud_monitor_field_null_rate_shift", {"field": "device_id_hash"}) is None
