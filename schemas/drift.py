@@ -260,6 +260,16 @@ class ArrivedPerformance(Part):
     reference_recall: Probability | None = Field(
         default=None, description="The package's test recall at its REVIEW threshold"
     )
+    reference_recall_low: Probability | None = Field(
+        default=None,
+        description="Its Wilson 95 % lower bound from the test split's fraud count (itself a "
+        "sample: a one-week split holds a few dozen frauds)",
+    )
+    recall_drop: NonNegative | None = Field(
+        default=None,
+        description="(reference_recall_low - recall_high) / reference_recall_low, at least 0; "
+        "null while fewer than min_fraud_labels_arrived fraud labels are in",
+    )
 
 
 class FieldQuality(Part):
@@ -434,6 +444,12 @@ class LabelJoinStats(Part):
 
 
 class DriftReport(Record):
+    def judged(self, minimum: int) -> bool:
+        """Whether this window's features could alert (see features_judged)."""
+        if self.features_judged is not None:
+            return self.features_judged
+        return self.window.n >= minimum
+
     SCHEMA_VERSION: ClassVar[int] = DRIFT_REPORT_SCHEMA_VERSION
 
     schema_version: SchemaVersion = Field(
@@ -460,6 +476,16 @@ class DriftReport(Record):
     )
     fields: list[FieldQuality] = Field(
         default_factory=list, description="(v2) Data quality of the raw input fields"
+    )
+    features_over: DriftWindow | None = Field(
+        default=None,
+        description="(v2) Windows shorter than a day: the trailing day whose counts the feature "
+        "statistics were computed on (models.drift.seasonal)",
+    )
+    features_judged: bool | None = Field(
+        default=None,
+        description="(v2) Whether feature statistics could alert: enough values, and for short "
+        "windows a full trailing day seen. Null in older reports: window.n >= min_events",
     )
     performance_by_day: list[ArrivedPerformance] = Field(
         default_factory=list,

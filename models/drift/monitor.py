@@ -32,6 +32,7 @@ from models.drift.compare import (
     feature_drift,
     performance_alerts,
     score_drift,
+    with_recall_drop,
 )
 from models.drift.events import ScoredEvent, utc_from_ms
 from models.drift.join import DAY_MS, LabelJoin
@@ -39,6 +40,7 @@ from models.drift.location import LocationHistory
 from models.drift.performance import PerformanceTracker
 from models.drift.quality import FieldQualityMonitor
 from models.drift.reference import DriftReference
+from models.drift.seasonal import TrailingDay, history_for
 from models.drift.window import (
     PredictionTally,
     Windowing,
@@ -83,7 +85,10 @@ class DriftMonitor:
         join: JoinSpec | None = None,
         clock: Clock = lambda: datetime.now(UTC),
         prediction_span: int = PREDICTION_SPAN,
+        pool_short_windows: bool = True,
     ) -> None:
+        """`pool_short_windows`: judge features of windows shorter than a day over the trailing
+        day (models.drift.seasonal); off only for tests whose events are seconds apart."""
         if prediction_span < 1:
             raise ValueError("prediction_span must be at least one window")
         self.reference = reference
@@ -104,6 +109,7 @@ class DriftMonitor:
         # One creep detector per feature; like the prediction span, it restarts with the process.
         self._locations = {name: LocationHistory() for name in reference.feature_names}
         self.quality = FieldQualityMonitor()
+        self._trailing = TrailingDay() if pool_short_windows else None
 
     # -- scored events -----------------------------------------------------------------------
 
@@ -151,12 +157,30 @@ class DriftMonitor:
         thresholds = self.thresholds
         features = []
         alerts: list[DriftAlert] = []
-        for profile, feature_tally in zip(reference.features, tally.features, strict=True):
-            drift, raised = feature_drift(
-                profile, feature_tally, thresholds, self._locations[profile.name]
+        counted, over, judged = tally.features, None, None
+        short = tally.end_ms - tally.start_ms < DAY_MS
+        pooled = (
+            self._trailing.add(tally.start_ms, tally.end_ms, tally.n, tally.features)
+            if short and self._trailing is not None
+            else None
+        )
+        if pooled is not None:
+            counted = pooled.features
+            over = DriftWindow(
+                kind=tally.kind,
+                start=utc_from_ms(pooled.start_ms),
+                end=utc_from_ms(tally.end_ms),
+                n=pooled.events,
             )
+            judged = pooled.full_day and pooled.events >= thresholds.min_events
+        for profile, feature_tally in zip(reference.features, counted, strict=True):
+            history = self._locations[profile.name]
+            if pooled is not None:
+                history = history_for(history, pooled.fresh)
+            drift, raised = feature_drift(profile, feature_tally, thresholds, history)
             features.append(drift)
-            alerts.extend(raised)
+            if pooled is None or pooled.full_day:
+                alerts.extend(raised)
         fields, raised = (
             self.quality.judge(tally.fields, thresholds) if tally.fields is not None else ([], [])
         )
@@ -180,7 +204,9 @@ class DriftMonitor:
             thresholds.arrived_max_days,
         )
         if arrived is not None:
-            arrived = arrived.model_copy(update={"reference_recall": reference.reference_recall})
+            arrived = with_recall_drop(
+                arrived, reference.reference_recall, reference.reference_positives, thresholds
+            )
         alerts.extend(arrived_recall_alerts(arrived, thresholds))
         return DriftReport(
             report_id=report_id(reference, tally),
@@ -202,6 +228,8 @@ class DriftMonitor:
             label_join=self.label_join_stats(),
             recall_arrived=arrived,
             fields=fields,
+            features_over=over,
+            features_judged=judged,
             performance_by_day=self.arrivals.days(reference.model, REPORTED_DAYS),
         )
 

@@ -97,8 +97,8 @@ class FieldQualityMonitor:
         if baseline_windows < 1:
             raise ValueError("baseline_windows must be at least one")
         self.baseline_windows = baseline_windows
-        self._seen = 0
         self._pooled = [_Counts() for _ in FIELDS]
+        self._top_shares: list[list[float]] = []
         self._baseline: list[_Baseline] | None = None
 
     def judge(
@@ -140,12 +140,15 @@ class FieldQualityMonitor:
         for pooled, c in zip(self._pooled, counts, strict=True):
             pooled.n += c.n
             pooled.nulls += c.nulls
-            pooled.values.update(c.values)
-        self._seen += 1
-        if self._seen >= self.baseline_windows:
-            # The top share of the pooled windows, not their mean: the commonest value overall.
-            self._baseline = [_Baseline(p.null_rate, p.top_share) for p in self._pooled]
-            self._pooled = []
+        self._top_shares.append([c.top_share for c in counts])
+        if len(self._top_shares) >= self.baseline_windows:
+            # The mean of the windows' own top shares, not the pooled windows' top share: one
+            # window concentrates on fewer values than several together (on simulated traffic
+            # a device hash's top share was 0.03 per day and 0.006 over a week).
+            tops = [sum(column) / len(column) for column in zip(*self._top_shares, strict=True)]
+            self._baseline = [
+                _Baseline(p.null_rate, top) for p, top in zip(self._pooled, tops, strict=True)
+            ]
 
 
 def _shift(live: float, usual: float, n: int, thresholds: AlertThresholds) -> float | None:

@@ -22,6 +22,8 @@ class DriftReference:
     reference_recall: float | None = None
     """Recall at the REVIEW threshold (flagged = REVIEW or DECLINE) on the package's test split:
     the level arrived-label recall is compared with."""
+    reference_positives: int | None = None
+    """Frauds behind reference_recall: how precisely it is known."""
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -58,4 +60,5 @@ def reference_from_manifest(manifest: ModelManifest) -> DriftReference:
         reference_recall=manifest.evaluation.model.recall_at_fpr.get(
             str(manifest.policy.target_review_fpr)
         ),
+        reference_positives=manifest.evaluation.model.positives,
     )

@@ -239,6 +239,7 @@ def train_reference(population: Population, seed: int = 7) -> SimulatedModel:
         else None,
         # On validation (the package uses its test split): the simulation has no test days.
         reference_recall=float((flagged & labels).sum() / labels.sum()) if labels.any() else None,
+        reference_positives=int(labels.sum()),
     )
     return SimulatedModel(reference, classifier, decisions)
 

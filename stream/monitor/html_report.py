@@ -85,10 +85,10 @@ def _summary(reports: Sequence[DriftReport]) -> str:
 def _too_small(reports: Sequence[DriftReport]) -> str:
     """Said loudly: a window below min_events is not judged, so silence there means nothing."""
     minimum = (reports[-1].thresholds or AlertThresholds()).min_events
-    small = sum(1 for r in reports if r.window.n < minimum)
+    small = sum(1 for r in reports if not r.judged(minimum))
     if not small:
         return ""
-    latest = "the latest window is one of them; " if reports[-1].window.n < minimum else ""
+    latest = "the latest window is one of them; " if not reports[-1].judged(minimum) else ""
     return (
         f"<p class='notice'>{small:,} of {len(reports):,} windows had fewer than "
         f"{minimum:,} events and were not judged: no drift statistic, no alert ({latest}"

@@ -180,8 +180,9 @@ class MonitorMetrics:
         )
         self.arrived_recall_drop = Gauge(
             "fraud_monitor_arrived_recall_drop",
-            "Relative drop of arrived-label recall's 95 % upper bound below the package's test "
-            "recall; exported only with enough fraud labels (min_fraud_labels_arrived)",
+            "Relative drop of arrived-label recall's 95 % upper bound below the 95 % lower bound "
+            "of the package's test recall; exported only with enough fraud labels "
+            "(min_fraud_labels_arrived)",
             arrived,
             registry=r,
         )
@@ -231,7 +232,7 @@ class MonitorMetrics:
         self.reports.inc()
         self.last_report.set(published_at)
         thresholds = report.thresholds or AlertThresholds()
-        judged = report.window.n >= thresholds.min_events
+        judged = report.judged(thresholds.min_events)
         self.window_events.set(report.window.n)
         self.window_judged.set(1 if judged else 0)
         located = {a.subject for a in report.alerts if a.statistic is DriftStatistic.LOCATION_Z}
@@ -282,16 +283,10 @@ class MonitorMetrics:
         ):
             if value is not None:
                 gauge.labels(*labels).set(value)
-        reference = arrived.reference_recall
-        if (
-            reference
-            and arrived.recall_high is not None
-            and arrived.fraud_labels >= thresholds.min_fraud_labels_arrived
-        ):
-            drop = max(0.0, (reference - arrived.recall_high) / reference)
-            self.arrived_recall_drop.labels(*labels).set(drop)
-        else:
+        if arrived.recall_drop is None:
             _drop(self.arrived_recall_drop, *labels)
+        else:
+            self.arrived_recall_drop.labels(*labels).set(arrived.recall_drop)
 
     def _feature(self, feature: FeatureDrift, judged: bool, located: bool) -> None:
         name = feature.feature

@@ -6,7 +6,7 @@ import pytest
 
 from models.drift import ModelScore, ScoredEvent
 from models.drift.arrivals import ArrivingLabels, wilson
-from models.drift.compare import arrived_recall_alerts
+from models.drift.compare import arrived_recall_alerts, with_recall_drop
 from models.drift.join import DAY_MS, LabelChange, LabelJoin
 from schemas.base import DeploymentRole
 from schemas.drift import AlertSeverity, AlertThresholds
@@ -97,8 +97,7 @@ def test_the_recall_alert_needs_labels_and_an_upper_bound_below_the_reference() 
         arrivals.add_label(change)
         pooled = arrivals.pooled(CHAMPION, T0_MS + DAY_MS, 1, 14)
         assert pooled is not None
-        pooled = pooled.model_copy(update={"reference_recall": 0.6})
-        raised = arrived_recall_alerts(pooled, thresholds)
+        raised = arrived_recall_alerts(with_recall_drop(pooled, 0.6, None, thresholds), thresholds)
         if index + 1 < thresholds.min_fraud_labels_arrived:
             assert raised == []
     assert [a.severity for a in raised] == [AlertSeverity.CRITICAL]  # 0 of 40: bound ~0.09
