@@ -147,6 +147,13 @@ def evaluate_command(
             "on takes a genuine event's features (models.drift.concept)"
         ),
     ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A raw-field fault from --shift-day, one run each: null_coordinates[:share] or "
+            "constant_device[:share] (models.drift.faults)"
+        ),
+    ] = None,
     maturity_days: Annotated[
         list[float] | None,
         typer.Option(help="Label maturity of the concept-drift runs (default: 60 and 14)"),
@@ -196,8 +203,11 @@ def evaluate_command(
     for share in concept_drift or []:
         for maturity in maturity_days or [60.0, 14.0]:
             _concept(population, model, day, share, spec, maturity)
-    # Concept drift alone: the default shifts are not rerun.
-    for text, parsed in zip(texts, shifts, strict=True) if shift or not concept_drift else []:
+    for text in fault or []:
+        _fault(population, model, day, text, spec)
+    # Concept drift or faults alone: the default shifts are not rerun.
+    only_others = bool(concept_drift or fault) and not shift
+    for text, parsed in zip(texts, shifts, strict=True) if not only_others else []:
         result = evaluate_shift(
             population, snapshot, model, parsed.model_copy(update={"start_day": day}), spec
         )
@@ -237,6 +247,31 @@ def _concept(
         f"arrived-label recall alert after {after(result.recall)}; matured PR-AUC alert after "
         f"{after(result.pr_auc)}; other alerts after it {result.other_alerts or 'none'}; "
         f"alerts before it {result.before_start}"
+    )
+
+
+def _fault(
+    population: Population, model: SimulatedModel, day: int, text: str, spec: WindowSpec
+) -> None:
+    from models.drift.faults import FaultKind, evaluate_fault
+
+    name, _, share_text = text.partition(":")
+    kinds: dict[str, FaultKind] = {
+        "null_coordinates": "null_coordinates",
+        "constant_device": "constant_device",
+    }
+    if name not in kinds:
+        raise _fail(f"--fault {text}: unknown fault {name!r}", 2)
+    kind = kinds[name]
+    share = float(share_text) if share_text else 0.1
+    result = evaluate_fault(population, model, day, share, kind, spec)
+    found = ", ".join(
+        f"{subject} {after.total_seconds() / 3600:.0f} h"
+        for subject, after in sorted(result.first_alert.items(), key=lambda kv: kv[1])
+    )
+    typer.echo(
+        f"\nfault {kind} on {share:.0%} of events from day {day}: first alerts {found or 'none'}"
+        f"; alerts before it {result.before_start}"
     )
 
 
