@@ -160,7 +160,7 @@ class DriftMonitor:
         counted, over, judged = tally.features, None, None
         short = tally.end_ms - tally.start_ms < DAY_MS
         pooled = (
-            self._trailing.add(tally.start_ms, tally.end_ms, tally.n, tally.features)
+            self._trailing.add(tally.start_ms, tally.end_ms, tally.n, tally.features, tally.fields)
             if short and self._trailing is not None
             else None
         )
@@ -181,10 +181,14 @@ class DriftMonitor:
             features.append(drift)
             if pooled is None or pooled.full_day:
                 alerts.extend(raised)
+        field_tally = tally.fields if pooled is None else pooled.fields
         fields, raised = (
-            self.quality.judge(tally.fields, thresholds) if tally.fields is not None else ([], [])
+            self.quality.judge(field_tally, thresholds, learn=pooled is None or pooled.fresh)
+            if field_tally is not None
+            else ([], [])
         )
-        alerts.extend(raised)
+        if pooled is None or pooled.full_day:
+            alerts.extend(raised)
         self._predictions.append(tally.prediction)
         span = len(self._predictions)
         predictions = functools.reduce(operator.add, self._predictions)

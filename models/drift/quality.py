@@ -79,6 +79,14 @@ class FieldTally:
         self.max_keys = max_keys
         self.counts = [_Counts() for _ in FIELDS]
 
+    def merged(self, other: FieldTally) -> FieldTally:
+        """Both windows' counts together (the trailing day of short windows)."""
+        total = FieldTally(self.max_keys)
+        for out, a, b in zip(total.counts, self.counts, other.counts, strict=True):
+            out.n, out.nulls = a.n + b.n, a.nulls + b.nulls
+            out.values = a.values + b.values
+        return total
+
     def add(self, keys: FieldKeys) -> None:
         if not keys:
             return  # an event without raw fields (a caller that has only features)
@@ -102,8 +110,9 @@ class FieldQualityMonitor:
         self._baseline: list[_Baseline] | None = None
 
     def judge(
-        self, tally: FieldTally, thresholds: AlertThresholds
+        self, tally: FieldTally, thresholds: AlertThresholds, learn: bool = True
     ) -> tuple[list[FieldQuality], list[DriftAlert]]:
+        """`learn`: False for a pooled day that overlaps one already learnt from."""
         counts = tally.counts
         if not any(c.n for c in counts):
             return [], []
@@ -132,7 +141,7 @@ class FieldQualityMonitor:
                     top_share_shift=top_shift,
                 )
             )
-        if judged and baseline is None:
+        if judged and baseline is None and learn:
             self._learn(counts)
         return qualities, alerts
 

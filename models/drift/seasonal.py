@@ -12,7 +12,9 @@ Until a full day has been seen, a short window's features are reported but not a
 A sudden shift shows in a share of the pooled day at first and in all of it after 24 h. The
 location tests remember one state per day: the CUSUM and the two-windows rule advance once per
 day of windows (a fresh, non-overlapping day), and in between read a copy, so overlapping days
-are never counted twice.
+are never counted twice. Raw-field quality (models.drift.quality) is pooled the same way
+(coordinates and device hashes are filled mostly online, whose share follows the hour) and
+learns its baseline from non-overlapping days only.
 """
 
 from __future__ import annotations
@@ -23,12 +25,23 @@ from dataclasses import dataclass
 
 from models.drift.join import DAY_MS
 from models.drift.location import LocationHistory
+from models.drift.quality import FieldTally
 from models.drift.window import FeatureTally
+
+
+@dataclass(frozen=True)
+class _Window:
+    start_ms: int
+    end_ms: int
+    events: int
+    features: tuple[FeatureTally, ...]
+    fields: FieldTally | None
 
 
 @dataclass(frozen=True)
 class PooledFeatures:
     features: tuple[FeatureTally, ...]
+    fields: FieldTally | None
     events: int
     start_ms: int
     full_day: bool
@@ -48,28 +61,38 @@ def add_tallies(a: FeatureTally, b: FeatureTally) -> FeatureTally:
 
 class TrailingDay:
     def __init__(self) -> None:
-        self._windows: deque[tuple[int, int, int, tuple[FeatureTally, ...]]] = deque()
+        self._windows: deque[_Window] = deque()
         self._committed_ms: int | None = None
         """End of the last pooled day the location state advanced with."""
 
     def add(
-        self, start_ms: int, end_ms: int, events: int, features: tuple[FeatureTally, ...]
+        self,
+        start_ms: int,
+        end_ms: int,
+        events: int,
+        features: tuple[FeatureTally, ...],
+        fields: FieldTally | None = None,
     ) -> PooledFeatures:
         windows = self._windows
-        windows.append((start_ms, end_ms, events, features))
+        windows.append(_Window(start_ms, end_ms, events, features, fields))
         # Drop the oldest window only while the next one still reaches back a day: the pool
         # covers at least a day (count windows do not start on boundaries), at most a window more.
-        while len(windows) > 1 and windows[1][0] <= end_ms - DAY_MS:
+        while len(windows) > 1 and windows[1].start_ms <= end_ms - DAY_MS:
             windows.popleft()
-        pooled = list(windows[0][3])
-        for _, _, _, tallies in list(windows)[1:]:
-            pooled = [add_tallies(a, b) for a, b in zip(pooled, tallies, strict=True)]
-        full_day = windows[0][0] <= end_ms - DAY_MS
+        pooled = list(windows[0].features)
+        pooled_fields = windows[0].fields
+        for window in list(windows)[1:]:
+            pooled = [add_tallies(a, b) for a, b in zip(pooled, window.features, strict=True)]
+            if pooled_fields is not None and window.fields is not None:
+                pooled_fields = pooled_fields.merged(window.fields)
+        full_day = windows[0].start_ms <= end_ms - DAY_MS
         fresh = full_day and (self._committed_ms is None or end_ms - self._committed_ms >= DAY_MS)
         if fresh:
             self._committed_ms = end_ms
-        events = sum(w[2] for w in windows)
-        return PooledFeatures(tuple(pooled), events, windows[0][0], full_day, fresh)
+        events = sum(w.events for w in windows)
+        return PooledFeatures(
+            tuple(pooled), pooled_fields, events, windows[0].start_ms, full_day, fresh
+        )
 
 
 def history_for(history: LocationHistory, fresh: bool) -> LocationHistory:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from models.drift import DriftMonitor, WindowSpec
 from models.drift.monitor import JoinSpec
+from models.drift.quality import FIELDS
 from schemas.drift import AlertThresholds, DriftReport, WindowKind
 from tests.support.drift_data import DAY_MS, HOUR_MS, T0_MS, event, reference
 
@@ -62,3 +63,26 @@ def test_a_shift_still_shows_within_the_day() -> None:
     assert not any(a.subject == "amount" for r in reports for a in r.alerts)
     first = next(r for r in shifted if any(a.subject == "amount" for a in r.alerts))
     assert first.window.end.timestamp() * 1000 - T0_MS <= 2 * DAY_MS
+
+
+def test_raw_field_quality_is_pooled_over_the_day_too() -> None:
+    # Coordinates null at night only (online share follows the hour): each 6-hour block alone
+    # swings the null rate by 0.6; the day pooled does not move.
+    monitor = DriftMonitor(
+        reference(),
+        WindowSpec(WindowKind.TIME, length_ms=6 * HOUR_MS),
+        THRESHOLDS,
+        JoinSpec(maturity_days=0.0),
+        clock=lambda: datetime(2026, 4, 1, tzinfo=UTC),
+    )
+    lat = FIELDS.index("customer_lat")
+    reports: list[DriftReport] = []
+    for hour in range(12 * 24):
+        for k in range(PER_HOUR):
+            at = T0_MS + hour * HOUR_MS + k * (HOUR_MS // PER_HOUR)
+            keys: list[int | None] = [k % 50] * len(FIELDS)
+            keys[lat] = None if (hour % 24) < 6 and k % 5 else k
+            plain = event(hour * PER_HOUR + k, event_ms=at)
+            reports.extend(monitor.feed(plain._replace(fields=tuple(keys))))
+    assert reports[-1].fields and reports[-1].fields[lat].null_rate_baseline is not None
+    assert not any(a.subject and a.subject.startswith("field:") for r in reports for a in r.alerts)

@@ -16,6 +16,7 @@ import pytest
 from models.drift import WindowSpec
 from models.drift.concept import evaluate_concept_drift, since_first_label
 from models.drift.evaluation import ShiftEvaluation, evaluate_no_drift, evaluate_shift
+from models.drift.faults import FaultKind, evaluate_fault
 from models.drift.monitor import JoinSpec
 from models.drift.simulated import (
     DAY_MS,
@@ -160,3 +161,20 @@ def test_concept_drift_is_seen_from_arriving_labels_within_ten_days(
     assert result.before_start == 0
     assert from_labels is not None and from_labels <= timedelta(days=10)
     assert result.other_alerts == {}
+
+
+@pytest.mark.parametrize(
+    ("kind", "share", "subjects"),
+    [
+        ("null_coordinates", 0.3, {"field:customer_lat", "field:customer_lon"}),
+        ("constant_device", 0.1, {"field:device_id_hash"}),
+    ],
+)
+def test_a_fault_in_fields_the_model_does_not_read_alerts_within_a_day(
+    world: World, kind: FaultKind, share: float, subjects: set[str]
+) -> None:
+    result = evaluate_fault(world.population, world.model, CONCEPT_DAY, share, kind, DAILY)
+    print(f"\nfault {kind} on {share:.0%}: first alerts {result.first_alert}")
+    assert result.before_start == 0
+    assert set(result.first_alert) == subjects  # nothing else: features and scores unchanged
+    assert all(after <= timedelta(days=1) for after in result.first_alert.values())
