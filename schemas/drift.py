@@ -65,6 +65,9 @@ class DriftStatistic(StrEnum):
     PR_AUC_DROP = "pr_auc_drop"  # (v2) relative drop of live PR-AUC below the reference
     LOCATION_Z = "location_z"  # (v2) standardised shift of the mean rank on the training sketch
     CUSUM = "cusum"  # (v2) two-sided CUSUM of the location z-scores over windows
+    RECALL_DROP = "recall_drop"  # (v2) relative drop of arrived-label recall's upper bound
+    NULL_RATE = "null_rate"  # (v2) rise of a raw field's null rate over its live baseline
+    TOP_SHARE = "top_share"  # (v2) rise of a raw field's commonest-value share (collapse)
 
 
 class FeatureKind(StrEnum):
@@ -231,6 +234,63 @@ class LivePerformance(Part):
     )
 
 
+class ArrivedPerformance(Part):
+    """(v2) One model's figures over some event days, from the labels arrived so far.
+
+    Recall so far is the flagged share of the fraud labels in; precision_lower_bound only grows
+    as labels arrive. estimated_* are label-free (CBPE: calibrated scores assumed), and blind to
+    concept drift by construction. See models.drift.arrivals.
+    """
+
+    model: ModelRef
+    period_start: IsoTimestamp = Field(description="First event day covered (UTC midnight)")
+    period_end: IsoTimestamp = Field(description="End of the event days covered (exclusive)")
+    events: Count
+    flagged: Count = Field(description="Of those, REVIEW or DECLINE")
+    fraud_labels: Count = Field(description="Fraud labels in force for these events, so far")
+    fraud_labels_weighted: NonNegative = Field(
+        description="The same, weighted by the label join's sample (an estimate over all events)"
+    )
+    recall: Probability | None
+    recall_low: Probability | None = Field(description="Wilson 95 % interval, lower bound")
+    recall_high: Probability | None
+    precision_lower_bound: Probability | None
+    estimated_recall: Probability | None = Field(description="Label-free (CBPE)")
+    estimated_precision: Probability | None = Field(description="Label-free (CBPE)")
+    reference_recall: Probability | None = Field(
+        default=None, description="The package's test recall at its REVIEW threshold"
+    )
+    reference_recall_low: Probability | None = Field(
+        default=None,
+        description="Its Wilson 95 % lower bound from the test split's fraud count (itself a "
+        "sample: a one-week split holds a few dozen frauds)",
+    )
+    recall_drop: NonNegative | None = Field(
+        default=None,
+        description="(reference_recall_low - recall_high) / reference_recall_low, at least 0; "
+        "null while fewer than min_fraud_labels_arrived fraud labels are in",
+    )
+
+
+class FieldQuality(Part):
+    """(v2) One raw input field in one window (model feature or not); see models.drift.quality.
+
+    Baselines come from the monitor's own first judged windows; null until they are in.
+    """
+
+    field: str
+    n: Count
+    null_rate: Probability
+    top_share: Probability = Field(description="Share of the commonest value among present ones")
+    distinct: Count = Field(description="Distinct values counted (capped)")
+    null_rate_baseline: Probability | None = None
+    top_share_baseline: Probability | None = None
+    null_rate_shift: float | None = Field(
+        default=None, description="Rise over the baseline; 0 within noise; null when not judged"
+    )
+    top_share_shift: float | None = None
+
+
 class AlertSeverity(StrEnum):
     INFO = "info"
     WARNING = "warning"
@@ -298,6 +358,33 @@ class AlertThresholds(Part):
     min_positives: int = Field(
         default=200, ge=1, description="PR-AUC alerts only with this many fraud labels"
     )
+    recall_drop_minor: Probability = Field(
+        default=0.3,
+        description="Arrived-label recall's 95 % upper bound this far (relative) below the "
+        "package's test recall: WARNING",
+    )
+    recall_drop_major: Probability = 0.5
+    min_fraud_labels_arrived: int = Field(
+        default=20, ge=1, description="Arrived-label recall alerts only with this many"
+    )
+    null_rate_minor: Probability = Field(
+        default=0.05, description="A raw field's null rate this far above its baseline: WARNING"
+    )
+    null_rate_major: Probability = 0.15
+    top_share_minor: Probability = Field(
+        default=0.05,
+        description="A raw field's commonest-value share this far above its baseline: WARNING",
+    )
+    top_share_major: Probability = 0.2
+    quality_min_z: float = Field(
+        default=5.0, gt=0, description="Data-quality rises must also be this many std errors"
+    )
+    arrived_max_days: int = Field(
+        default=14,
+        ge=1,
+        description="The recall alert pools the newest event days until min_fraud_labels_arrived "
+        "are in, at most this many",
+    )
     exempt_features: list[FeatureName] = Field(
         default=["hour_of_day", "day_of_week"],
         description=(
@@ -317,6 +404,9 @@ class AlertThresholds(Part):
             (self.pr_auc_drop_minor, self.pr_auc_drop_major),
             (self.location_z_minor, self.location_z_major),
             (self.cusum_minor, self.cusum_major),
+            (self.recall_drop_minor, self.recall_drop_major),
+            (self.null_rate_minor, self.null_rate_major),
+            (self.top_share_minor, self.top_share_major),
         )
         if any(minor > major for minor, major in pairs):
             raise ValueError("every minor threshold must be at most its major one")
@@ -343,9 +433,23 @@ class LabelJoinStats(Part):
     evicted: Count = Field(description="Entries dropped unmatured for space: not evaluated")
     pending: Count = Field(description="Entries waiting for their label now")
     maturity_days: NonNegative = Field(description="The label-maturity period (entry TTL)")
+    unsampled: Count | None = Field(
+        default=None,
+        description="(v2) Unflagged entries outside the join's weighted sample (not stored)",
+    )
+    sample_rate: Probability | None = Field(
+        default=None,
+        description="(v2) Share of unflagged entries kept; a kept one stands for 1/sample_rate",
+    )
 
 
 class DriftReport(Record):
+    def judged(self, minimum: int) -> bool:
+        """Whether this window's features could alert (see features_judged)."""
+        if self.features_judged is not None:
+            return self.features_judged
+        return self.window.n >= minimum
+
     SCHEMA_VERSION: ClassVar[int] = DRIFT_REPORT_SCHEMA_VERSION
 
     schema_version: SchemaVersion = Field(
@@ -365,6 +469,28 @@ class DriftReport(Record):
         default=None, description="(v2) The thresholds the alerts were decided with"
     )
     label_join: LabelJoinStats | None = Field(default=None, description="(v2)")
+    recall_arrived: ArrivedPerformance | None = Field(
+        default=None,
+        description="(v2) The reference model over the newest event days the recall alert "
+        "reads (see AlertThresholds.arrived_max_days), from the labels arrived so far",
+    )
+    fields: list[FieldQuality] = Field(
+        default_factory=list, description="(v2) Data quality of the raw input fields"
+    )
+    features_over: DriftWindow | None = Field(
+        default=None,
+        description="(v2) Windows shorter than a day: the trailing day whose counts the feature "
+        "statistics were computed on (models.drift.seasonal)",
+    )
+    features_judged: bool | None = Field(
+        default=None,
+        description="(v2) Whether feature statistics could alert: enough values, and for short "
+        "windows a full trailing day seen. Null in older reports: window.n >= min_events",
+    )
+    performance_by_day: list[ArrivedPerformance] = Field(
+        default_factory=list,
+        description="(v2) The reference model per event day (latest 28), labels arrived so far",
+    )
 
 
 DRIFT_REPORT_UPGRADES = UpgradeRegistry("DriftReport", DRIFT_REPORT_SCHEMA_VERSION)

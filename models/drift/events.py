@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from models.drift.quality import field_keys
 from models.features.facts import epoch_ms
 from schemas.base import DeploymentRole, ModelRef
 from schemas.scoring_log import ScoringLogRecord
@@ -32,6 +33,8 @@ class ScoredEvent(NamedTuple):
     """In the reference's feature order; NaN where the log has no value."""
     outputs: tuple[ModelScore, ...]
     """Every model that produced a score (failed models are left out)."""
+    fields: tuple[int | None, ...] = ()
+    """Raw input fields as keys (models.drift.quality.FIELDS); empty when not known."""
 
 
 def scored_event(record: ScoringLogRecord, feature_names: tuple[str, ...]) -> ScoredEvent:
@@ -45,7 +48,11 @@ def scored_event(record: ScoringLogRecord, feature_names: tuple[str, ...]) -> Sc
         if output.score is not None and output.outcome is not None
     )
     return ScoredEvent(
-        record.transaction_id, epoch_ms(record.transaction.event_time), features, outputs
+        record.transaction_id,
+        epoch_ms(record.transaction.event_time),
+        features,
+        outputs,
+        field_keys(record.transaction),
     )
 
 

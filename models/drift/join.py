@@ -14,9 +14,21 @@ What counts (the usual practice for chargeback-labelled fraud):
   `lateness` (the transaction happened before its label, so its entry should have been seen).
 - A label for a transaction that already matured, was evicted, or was never seen is counted as
   unmatched and ignored; so is a label that comes after the maturity period.
-- State is bounded: at most `max_entries` pending events (the oldest is evicted unmatured —
-  counted, and left out of the metrics rather than guessed genuine) and `max_early_labels`
-  buffered labels.
+- State is bounded: at most `max_entries` pending events and `max_early_labels` buffered labels.
+
+Bounded at volume by sampling the unflagged events, not by evicting the oldest: at 1M events a
+day and 60 days' maturity, 60M events wait for their labels, and a store of the oldest 1M would
+let nothing mature. Flagged events (REVIEW/DECLINE by any model) are few and carry precision,
+so all are kept. An unflagged one is kept when a stable hash of its transaction id falls below
+`sample_rate`; when the store is full, the rate halves and the unflagged entries now above it
+are dropped. Every kept unflagged entry has therefore passed the current rate, and an entry
+that matures (or gets a label) while the rate is p stands for 1/p events: its `weight`, the
+Horvitz-Thompson weight that makes weighted counts unbiased. Sampling by hash rather than at
+random keeps it deterministic: a restart that refills the join from the log keeps the same
+events. Why not spill everything to disk (RocksDB/sqlite): 60M rows of 60 days would be written
+and read back once each for a handful of metrics whose error at this sample size (tens of
+thousands of matured events a day) is already well below the day-to-day noise of fraud counts.
+Only when flagged entries alone fill the store is the oldest evicted (counted, not evaluated).
 
 Pending events are kept in arrival order, which is event order up to the scoring log's disorder
 across partitions; an entry matures when everything before it has (a few seconds late at most).
@@ -24,11 +36,13 @@ across partitions; an entry matures when everything before it has (a few seconds
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from models.drift.events import ModelScore
+from models.drift.events import FLAGGED_OUTCOMES, ModelScore
 
 DAY_MS = 86_400_000
 
@@ -40,15 +54,39 @@ class Matured(NamedTuple):
     outputs: tuple[ModelScore, ...]
     is_fraud: bool
     labelled: bool
+    weight: float = 1.0
+    """Events this one stands for (1 for flagged events, 1/sample rate for the others)."""
+
+
+class LabelChange(NamedTuple):
+    """A pending event's label in force changed: what the arriving-label figures follow."""
+
+    event_ms: int
+    outputs: tuple[ModelScore, ...]
+    was_fraud: bool | None
+    """The label in force before (None: the event had none)."""
+    is_fraud: bool
+    weight: float
 
 
 @dataclass(slots=True)
 class _Pending:
     event_ms: int
     outputs: tuple[ModelScore, ...]
+    flagged: bool
     label_key: tuple[int, int] | None = None
     """(labelled_ms, arrival sequence) of the label in force: the greatest wins."""
     is_fraud: bool = False
+
+
+def sample_point(transaction_id: str) -> float:
+    """A stable, uniform point in [0, 1) per transaction id (independent of PYTHONHASHSEED)."""
+    digest = hashlib.blake2b(transaction_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def is_flagged(outputs: tuple[ModelScore, ...]) -> bool:
+    return any(output.outcome in FLAGGED_OUTCOMES for output in outputs)
 
 
 class _EarlyLabel(NamedTuple):
@@ -67,6 +105,8 @@ class JoinCounters:
     matured_labelled: int = 0
     matured_unlabelled: int = 0
     evicted: int = 0
+    unsampled: int = 0
+    """Unflagged entries left out of (or dropped from) the sample: accounted for by weights."""
 
 
 @dataclass
@@ -78,6 +118,9 @@ class LabelJoin:
     counters: JoinCounters = field(default_factory=JoinCounters)
     clock_ms: int | None = None
     """The latest event time seen on the scoring log."""
+    sample_rate: float = 1.0
+    """Share of unflagged events kept; halves each time the store fills."""
+    on_label: Callable[[LabelChange], None] | None = None
 
     def __post_init__(self) -> None:
         if self.maturity_ms < 0 or self.max_entries < 1 or self.max_early_labels < 0:
@@ -102,17 +145,50 @@ class LabelJoin:
             counters.duplicate_entries += 1  # a replayed decision: the first one stands
             return
         counters.entries += 1
-        if len(self._pending) >= self.max_entries:
-            self._pending.popitem(last=False)
-            counters.evicted += 1
-        entry = _Pending(event_ms, outputs)
+        if self.clock_ms is None or event_ms > self.clock_ms:
+            self.clock_ms = event_ms
+        flagged = is_flagged(outputs)
         early = self._early.pop(transaction_id, None)
+        if not flagged and sample_point(transaction_id) >= self.sample_rate:
+            counters.unsampled += 1
+            if early is not None:
+                counters.labels_joined += 1
+                self._changed(_Pending(event_ms, outputs, flagged), None, early.is_fraud)
+            return
+        if len(self._pending) >= self.max_entries:
+            self._make_room()
+        entry = _Pending(event_ms, outputs, flagged)
         if early is not None:
             entry.label_key, entry.is_fraud = early.label_key, early.is_fraud
             counters.labels_joined += 1
+            self._changed(entry, None, early.is_fraud)
         self._pending[transaction_id] = entry
-        if self.clock_ms is None or event_ms > self.clock_ms:
-            self.clock_ms = event_ms
+
+    def _make_room(self) -> None:
+        """Halve the sample rate until the store has room; evict the oldest if flagged fill it."""
+        pending = self._pending
+        while len(pending) >= self.max_entries and any(not e.flagged for e in pending.values()):
+            self.sample_rate /= 2
+            dropped = [
+                tid
+                for tid, entry in pending.items()
+                if not entry.flagged and sample_point(tid) >= self.sample_rate
+            ]
+            for tid in dropped:
+                del pending[tid]
+            self.counters.unsampled += len(dropped)
+        if len(pending) >= self.max_entries:
+            pending.popitem(last=False)
+            self.counters.evicted += 1
+
+    def weight(self, flagged: bool) -> float:
+        return 1.0 if flagged else 1.0 / self.sample_rate
+
+    def _changed(self, entry: _Pending, was: bool | None, now: bool) -> None:
+        if self.on_label is not None and was != now:
+            self.on_label(
+                LabelChange(entry.event_ms, entry.outputs, was, now, self.weight(entry.flagged))
+            )
 
     def add_label(self, transaction_id: str, is_fraud: bool, labelled_ms: int) -> None:
         counters = self.counters
@@ -126,7 +202,9 @@ class LabelJoin:
             else:
                 counters.labels_duplicate += 1
             if entry.label_key is None or key > entry.label_key:
+                was = entry.is_fraud if entry.label_key is not None else None
                 entry.label_key, entry.is_fraud = key, is_fraud
+                self._changed(entry, was, is_fraud)
             return
         early = self._early.get(transaction_id)
         if early is not None:
@@ -164,12 +242,22 @@ class LabelJoin:
                 counters.matured_labelled += 1
             else:
                 counters.matured_unlabelled += 1
-            matured.append(Matured(entry.event_ms, entry.outputs, entry.is_fraud, labelled))
+            matured.append(
+                Matured(
+                    entry.event_ms,
+                    entry.outputs,
+                    entry.is_fraud,
+                    labelled,
+                    self.weight(entry.flagged),
+                )
+            )
         early = self._early
         while early:
             transaction_id, label = next(iter(early.items()))
             if not self._seen_past(label.label_key[0]):
                 break
+            # Also where the labels of unflagged events outside the sample end: their weighted
+            # stand-ins in the sample carry them.
             del early[transaction_id]
             counters.labels_unmatched += 1
         return matured

@@ -25,12 +25,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from models.drift.compare import decision_rates, feature_drift, performance_alerts, score_drift
+from models.drift.arrivals import ArrivingLabels
+from models.drift.compare import (
+    arrived_recall_alerts,
+    decision_rates,
+    feature_drift,
+    performance_alerts,
+    score_drift,
+    with_recall_drop,
+)
 from models.drift.events import ScoredEvent, utc_from_ms
 from models.drift.join import DAY_MS, LabelJoin
 from models.drift.location import LocationHistory
 from models.drift.performance import PerformanceTracker
+from models.drift.quality import FieldQualityMonitor
 from models.drift.reference import DriftReference
+from models.drift.seasonal import TrailingDay, history_for
 from models.drift.window import (
     PredictionTally,
     Windowing,
@@ -62,6 +72,8 @@ class JoinSpec:
 
 
 PREDICTION_SPAN = 7
+REPORTED_DAYS = 28
+"""Event days of arrived-label figures per report (the HTML report plots them)."""
 
 
 class DriftMonitor:
@@ -73,7 +85,10 @@ class DriftMonitor:
         join: JoinSpec | None = None,
         clock: Clock = lambda: datetime.now(UTC),
         prediction_span: int = PREDICTION_SPAN,
+        pool_short_windows: bool = True,
     ) -> None:
+        """`pool_short_windows`: judge features of windows shorter than a day over the trailing
+        day (models.drift.seasonal); off only for tests whose events are seconds apart."""
         if prediction_span < 1:
             raise ValueError("prediction_span must be at least one window")
         self.reference = reference
@@ -86,10 +101,15 @@ class DriftMonitor:
             max_early_labels=self.join_spec.max_early_labels,
         )
         self.performance = PerformanceTracker(self.join_spec.performance_window)
+        # Event days are kept past the maturity period: their figures stop changing then.
+        self.arrivals = ArrivingLabels(keep_days=int(self.join_spec.maturity_days) + 14)
+        self.join.on_label = self.arrivals.add_label
         self._clock = clock
         self._predictions: deque[PredictionTally] = deque(maxlen=prediction_span)
         # One creep detector per feature; like the prediction span, it restarts with the process.
         self._locations = {name: LocationHistory() for name in reference.feature_names}
+        self.quality = FieldQualityMonitor()
+        self._trailing = TrailingDay() if pool_short_windows else None
 
     # -- scored events -----------------------------------------------------------------------
 
@@ -104,6 +124,7 @@ class DriftMonitor:
 
     def observe_join_only(self, event: ScoredEvent) -> None:
         """Take an event into the label join only (rebuilding state after a restart)."""
+        self.arrivals.add_event(event)
         self.join.add_entry(event.transaction_id, event.event_ms, event.outputs)
         for matured in self.join.mature():
             self.performance.add(matured)
@@ -136,11 +157,37 @@ class DriftMonitor:
         thresholds = self.thresholds
         features = []
         alerts: list[DriftAlert] = []
-        for profile, feature_tally in zip(reference.features, tally.features, strict=True):
-            drift, raised = feature_drift(
-                profile, feature_tally, thresholds, self._locations[profile.name]
+        counted, over, judged = tally.features, None, None
+        short = tally.end_ms - tally.start_ms < DAY_MS
+        pooled = (
+            self._trailing.add(tally.start_ms, tally.end_ms, tally.n, tally.features, tally.fields)
+            if short and self._trailing is not None
+            else None
+        )
+        if pooled is not None:
+            counted = pooled.features
+            over = DriftWindow(
+                kind=tally.kind,
+                start=utc_from_ms(pooled.start_ms),
+                end=utc_from_ms(tally.end_ms),
+                n=pooled.events,
             )
+            judged = pooled.full_day and pooled.events >= thresholds.min_events
+        for profile, feature_tally in zip(reference.features, counted, strict=True):
+            history = self._locations[profile.name]
+            if pooled is not None:
+                history = history_for(history, pooled.fresh)
+            drift, raised = feature_drift(profile, feature_tally, thresholds, history)
             features.append(drift)
+            if pooled is None or pooled.full_day:
+                alerts.extend(raised)
+        field_tally = tally.fields if pooled is None else pooled.fields
+        fields, raised = (
+            self.quality.judge(field_tally, thresholds, learn=pooled is None or pooled.fresh)
+            if field_tally is not None
+            else ([], [])
+        )
+        if pooled is None or pooled.full_day:
             alerts.extend(raised)
         self._predictions.append(tally.prediction)
         span = len(self._predictions)
@@ -154,6 +201,17 @@ class DriftMonitor:
         alerts.extend(raised)
         performance = self.performance.snapshot(reference.model, reference.reference_pr_auc)
         alerts.extend(performance_alerts(performance, thresholds))
+        arrived = self.arrivals.pooled(
+            reference.model,
+            tally.end_ms,
+            thresholds.min_fraud_labels_arrived,
+            thresholds.arrived_max_days,
+        )
+        if arrived is not None:
+            arrived = with_recall_drop(
+                arrived, reference.reference_recall, reference.reference_positives, thresholds
+            )
+        alerts.extend(arrived_recall_alerts(arrived, thresholds))
         return DriftReport(
             report_id=report_id(reference, tally),
             generated_at=self._clock(),
@@ -172,6 +230,11 @@ class DriftMonitor:
             alerts=alerts,
             thresholds=thresholds,
             label_join=self.label_join_stats(),
+            recall_arrived=arrived,
+            fields=fields,
+            features_over=over,
+            features_judged=judged,
+            performance_by_day=self.arrivals.days(reference.model, REPORTED_DAYS),
         )
 
     def label_join_stats(self) -> LabelJoinStats:
@@ -188,6 +251,8 @@ class DriftMonitor:
             evicted=c.evicted,
             pending=self.join.pending,
             maturity_days=self.join_spec.maturity_days,
+            unsampled=c.unsampled,
+            sample_rate=self.join.sample_rate,
         )
 
 

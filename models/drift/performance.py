@@ -8,6 +8,10 @@ label is fraud (unlabelled after maturity = genuine, see models.drift.join).
 PR-AUC is scikit-learn's average precision. It depends on the fraud rate, so a change of the
 fraud mix moves it even when the model is as good as before: the alert on it compares with the
 package's test PR-AUC and waits for `min_positives` fraud labels.
+
+Matured events carry the label join's sampling weight (models.drift.join): precision, recall and
+PR-AUC are weighted, so they estimate the whole traffic's; `positives` and `labels_joined` stay
+counts of events actually seen, because the gates need evidence, not estimates.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class _Outcome:
     flagged: bool
     is_fraud: bool
     labelled: bool
+    weight: float
 
 
 class _ModelRing:
@@ -64,6 +69,7 @@ class PerformanceTracker:
                     output.outcome in FLAGGED_OUTCOMES,
                     matured.is_fraud,
                     matured.labelled,
+                    matured.weight,
                 )
             )
 
@@ -90,18 +96,23 @@ def _performance(
     scores = np.fromiter((o.score for o in outcomes), dtype=np.float64, count=len(outcomes))
     fraud = np.fromiter((o.is_fraud for o in outcomes), dtype=bool, count=len(outcomes))
     flagged = np.fromiter((o.flagged for o in outcomes), dtype=bool, count=len(outcomes))
+    weights = np.fromiter((o.weight for o in outcomes), dtype=np.float64, count=len(outcomes))
     positives = int(fraud.sum())
-    true_positives = int((fraud & flagged).sum())
     flagged_count = int(flagged.sum())
+    true_positives = float(weights[fraud & flagged].sum())
+    flagged_weight = float(weights[flagged].sum())
+    positive_weight = float(weights[fraud].sum())
     both_classes = 0 < positives < len(outcomes)
     return LivePerformance(
         model=model,
         role=ring.role,
         labels_joined=sum(1 for o in outcomes if o.labelled),
         positives=positives,
-        precision=true_positives / flagged_count if flagged_count else None,
-        recall=true_positives / positives if positives else None,
-        pr_auc=float(average_precision_score(fraud, scores)) if both_classes else None,
+        precision=true_positives / flagged_weight if flagged_count else None,
+        recall=true_positives / positive_weight if positives else None,
+        pr_auc=float(average_precision_score(fraud, scores, sample_weight=weights))
+        if both_classes
+        else None,
         window_start=utc_from_ms(min(o.event_ms for o in outcomes)),
         window_end=utc_from_ms(max(o.event_ms for o in outcomes)),
         events=len(outcomes),

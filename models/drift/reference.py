@@ -19,6 +19,11 @@ class DriftReference:
     """None when the reference has no scores (drift of the inputs only)."""
     reference_pr_auc: float | None = None
     """PR-AUC on the package's test split: the level live PR-AUC is compared with."""
+    reference_recall: float | None = None
+    """Recall at the REVIEW threshold (flagged = REVIEW or DECLINE) on the package's test split:
+    the level arrived-label recall is compared with."""
+    reference_positives: int | None = None
+    """Frauds behind reference_recall: how precisely it is known."""
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -50,4 +55,10 @@ def reference_from_manifest(manifest: ModelManifest) -> DriftReference:
         features=tuple(by_name[name] for name in order),
         score=manifest.profile.score,
         reference_pr_auc=manifest.evaluation.model.pr_auc,
+        # The REVIEW threshold is set at target_review_fpr on validation, and the evaluation
+        # keeps recall at that FPR on test when the target is one of its levels.
+        reference_recall=manifest.evaluation.model.recall_at_fpr.get(
+            str(manifest.policy.target_review_fpr)
+        ),
+        reference_positives=manifest.evaluation.model.positives,
     )

@@ -26,7 +26,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score
 
 from models.decision import DecisionMaker
-from models.drift.events import ModelScore, ScoredEvent
+from models.drift.events import FLAGGED_OUTCOMES, ModelScore, ScoredEvent
+from models.drift.quality import FIELDS, FieldKeys
 from models.drift.reference import DriftReference
 from models.evaluation import policy_threshold_at_fpr
 from models.features import (
@@ -71,6 +72,8 @@ class Population:
     event_ms: npt.NDArray[np.int64]
     is_fraud: npt.NDArray[np.bool_]
     labels: Labels
+    fields: list[FieldKeys]
+    """Raw input fields per row as the monitor keys them (models.drift.quality)."""
 
     def first_row_of_day(self, day: int) -> int:
         start_ms = int(self.config.start.timestamp() * 1000) + day * DAY_MS
@@ -123,6 +126,7 @@ def simulate_population(
         event_ms=event_ms.astype(np.int64),
         is_fraud=table.column("is_fraud").to_numpy(zero_copy_only=False).astype(bool),
         labels=_labels(result.labels),
+        fields=_field_keys(table),
     )
     return population, snapshot
 
@@ -148,7 +152,16 @@ def shifted_population(base: Population, snapshot: Snapshot, shift: ShiftConfig)
         event_ms=base.event_ms,
         is_fraud=table.column("is_fraud").to_numpy(zero_copy_only=False).astype(bool),
         labels=_labels(result.labels),
+        fields=_field_keys(table),
     )
+
+
+def _field_keys(table: pa.Table) -> list[FieldKeys]:
+    columns = [table.column(name).to_pylist() for name in FIELDS]
+    return [
+        tuple(None if value is None else hash(value) for value in row)
+        for row in zip(*columns, strict=True)
+    ]
 
 
 def _copy(replayer: FeatureReplayer) -> FeatureReplayer:
@@ -214,6 +227,7 @@ def train_reference(population: Population, seed: int = 7) -> SimulatedModel:
     no_features = [0.0] * len(FEATURE_NAMES)
     outcomes = [decisions.decide(float(s), no_features).outcome for s in valid_scores]
     labels = y[valid]
+    flagged = np.asarray([o in FLAGGED_OUTCOMES for o in outcomes])
     digest = hashlib.sha256(f"simulated:{population.config.seed}:{seed}".encode()).hexdigest()
     reference = DriftReference(
         model=ModelRef(name="simulated-hgb", version="1.0.0", content_hash=digest),
@@ -223,6 +237,9 @@ def train_reference(population: Population, seed: int = 7) -> SimulatedModel:
         reference_pr_auc=float(average_precision_score(labels, valid_scores))
         if 0 < int(labels.sum()) < labels.size
         else None,
+        # On validation (the package uses its test split): the simulation has no test days.
+        reference_recall=float((flagged & labels).sum() / labels.sum()) if labels.any() else None,
+        reference_positives=int(labels.sum()),
     )
     return SimulatedModel(reference, classifier, decisions)
 
@@ -248,6 +265,7 @@ def scored_events(
             int(population.event_ms[index]),
             tuple(population.features[index].tolist()),
             (ModelScore(ref, DeploymentRole.CHAMPION, float(scores[offset]), outcomes[offset]),),
+            population.fields[index],
         )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from models.drift.events import ScoredEvent
+from models.drift.quality import FieldTally
 from models.drift.reference import DriftReference
 from models.profile import bin_index, mid_ranks
 from schemas.base import ModelRef
@@ -97,6 +98,8 @@ class WindowTally:
     late: int
     features: tuple[FeatureTally, ...]
     prediction: PredictionTally
+    fields: FieldTally | None = None
+    """Raw-field counts (models.drift.quality); None from callers that build tallies by hand."""
 
 
 class _FeatureBinner:
@@ -162,11 +165,13 @@ class WindowAccumulator:
         self._score_sum = 0.0
         self._score_count = 0
         self._outcomes: Counter[str] = Counter()
+        self._fields = FieldTally()
 
     def add(self, event: ScoredEvent, reference_output: tuple[float, str] | None) -> None:
         """`reference_output`: the reference model's (score, outcome) on this event, if any."""
         self._chunk[self._rows] = event.features
         self._rows += 1
+        self._fields.add(event.fields)
         if self._rows == len(self._chunk):
             self._bin_features()
         if reference_output is not None:
@@ -223,6 +228,7 @@ class WindowAccumulator:
                 scores=self._score_count,
                 outcomes=self._outcomes,
             ),
+            fields=self._fields,
         )
         self._reset()
         return tally

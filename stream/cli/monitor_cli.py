@@ -13,7 +13,9 @@ import typer
 from stream.settings import get_settings
 
 if TYPE_CHECKING:
-    from models.drift.evaluation import FalseAlarms, ShiftEvaluation
+    from models.drift import WindowSpec
+    from models.drift.evaluation import Detection, FalseAlarms, ShiftEvaluation
+    from models.drift.simulated import Population, SimulatedModel
     from models.simulator import ShiftConfig
 
 DEFAULT_SHIFTS = ["amount_scale=1.5", "ecom_share=0.3"]
@@ -138,6 +140,24 @@ def evaluate_command(
     reports_dir: Annotated[
         Path | None, typer.Option(help="Also write each run's reports here (JSON lines)")
     ] = None,
+    concept_drift: Annotated[
+        list[float] | None,
+        typer.Option(
+            help="Concept drift to detect, one run each: this share of fraud from --shift-day "
+            "on takes a genuine event's features (models.drift.concept)"
+        ),
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A raw-field fault from --shift-day, one run each: null_coordinates[:share] or "
+            "constant_device[:share] (models.drift.faults)"
+        ),
+    ] = None,
+    maturity_days: Annotated[
+        list[float] | None,
+        typer.Option(help="Label maturity of the concept-drift runs (default: 60 and 14)"),
+    ] = None,
 ) -> None:
     """Detection delay per shifted feature, and the false-alarm rate without a shift, measured
     on simulated traffic through the monitor's own window logic."""
@@ -180,7 +200,14 @@ def evaluate_command(
         reports_io.write_file(alarms.reports, reports_dir / "no-drift.jsonl")
     if snapshot is None:
         raise _fail(f"no events on day {day} to start the shift from")
-    for text, parsed in zip(texts, shifts, strict=True):
+    for share in concept_drift or []:
+        for maturity in maturity_days or [60.0, 14.0]:
+            _concept(population, model, day, share, spec, maturity)
+    for text in fault or []:
+        _fault(population, model, day, text, spec)
+    # Concept drift or faults alone: the default shifts are not rerun.
+    only_others = bool(concept_drift or fault) and not shift
+    for text, parsed in zip(texts, shifts, strict=True) if not only_others else []:
         result = evaluate_shift(
             population, snapshot, model, parsed.model_copy(update={"start_day": day}), spec
         )
@@ -188,6 +215,64 @@ def evaluate_command(
         if reports_dir is not None:
             name = text.split("=")[0]
             reports_io.write_file(result.reports, reports_dir / f"shift-{name}.jsonl")
+
+
+def _concept(
+    population: Population,
+    model: SimulatedModel,
+    day: int,
+    share: float,
+    spec: WindowSpec,
+    maturity: float,
+) -> None:
+    from models.drift.concept import evaluate_concept_drift, since_first_label
+    from models.drift.monitor import JoinSpec
+
+    result = evaluate_concept_drift(
+        population, model, day, share, spec, JoinSpec(maturity_days=maturity)
+    )
+
+    def after(found: Detection | None) -> str:
+        if found is None:
+            return "never"
+        late = since_first_label(result, found)
+        from_label = f", {late.total_seconds() / 3600:.0f} h after the first label" if late else ""
+        return (
+            f"{found.after.total_seconds() / 3600:.0f} h{from_label} "
+            f"({found.severity}, {found.value:.2f})"
+        )
+
+    typer.echo(
+        f"\nconcept drift {share:.0%} of fraud from day {day}, label maturity {maturity:g} d: "
+        f"arrived-label recall alert after {after(result.recall)}; matured PR-AUC alert after "
+        f"{after(result.pr_auc)}; other alerts after it {result.other_alerts or 'none'}; "
+        f"alerts before it {result.before_start}"
+    )
+
+
+def _fault(
+    population: Population, model: SimulatedModel, day: int, text: str, spec: WindowSpec
+) -> None:
+    from models.drift.faults import FaultKind, evaluate_fault
+
+    name, _, share_text = text.partition(":")
+    kinds: dict[str, FaultKind] = {
+        "null_coordinates": "null_coordinates",
+        "constant_device": "constant_device",
+    }
+    if name not in kinds:
+        raise _fail(f"--fault {text}: unknown fault {name!r}", 2)
+    kind = kinds[name]
+    share = float(share_text) if share_text else 0.1
+    result = evaluate_fault(population, model, day, share, kind, spec)
+    found = ", ".join(
+        f"{subject} {after.total_seconds() / 3600:.0f} h"
+        for subject, after in sorted(result.first_alert.items(), key=lambda kv: kv[1])
+    )
+    typer.echo(
+        f"\nfault {kind} on {share:.0%} of events from day {day}: first alerts {found or 'none'}"
+        f"; alerts before it {result.before_start}"
+    )
 
 
 def _parse_shift(text: str) -> ShiftConfig:
@@ -228,6 +313,15 @@ def _print_false_alarms(alarms: FalseAlarms, kind: str) -> None:
             f"{entry.positives} fraud): precision {_num(entry.precision)}, recall "
             f"{_num(entry.recall)}, PR-AUC {_num(entry.pr_auc)} "
             f"(validation {_num(entry.reference_pr_auc)})"
+        )
+    arrived = last.recall_arrived if last else None
+    if arrived is not None:
+        typer.echo(
+            f"  arrived labels ({arrived.period_start:%Y-%m-%d}..{arrived.period_end:%Y-%m-%d}, "
+            f"{arrived.fraud_labels} fraud): recall {_num(arrived.recall)} "
+            f"[{_num(arrived.recall_low)}, {_num(arrived.recall_high)}] vs test "
+            f"{_num(arrived.reference_recall)}; label-free estimate (CBPE) "
+            f"{_num(arrived.estimated_recall)}"
         )
 
 

@@ -6,7 +6,14 @@ from collections import Counter
 from collections.abc import Sequence
 from html import escape
 
-from schemas.drift import AlertThresholds, DriftReport, FeatureDrift, LivePerformance
+from schemas.drift import (
+    AlertSeverity,
+    AlertThresholds,
+    ArrivedPerformance,
+    DriftReport,
+    FeatureDrift,
+    LivePerformance,
+)
 from stream.monitor.svg import PALETTE, REFERENCE_COLOUR, Rule, Series, bar_chart, line_chart
 
 WARNING_COLOUR, CRITICAL_COLOUR = "#ff9800", "#d32f2f"
@@ -16,9 +23,13 @@ h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd
 h3{font-size:14px;margin:4px 0}table{border-collapse:collapse;font-size:13px}
 td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
 .grid{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #ddd;padding:8px}
-.warning{color:#b26a00;font-weight:bold}.critical{color:#d32f2f;font-weight:bold}
+.warning{background:#fff3e0;color:#7a4100;border:1px dashed #ff9800;padding:0 4px}
+.critical{background:#d32f2f;color:#fff;font-weight:bold;padding:0 4px}
+.notice{color:#7a4100;font-weight:bold}
 .muted{color:#777;font-size:12px}
 """
+# Warnings (dashed amber outline, dark text) and critical alerts (solid red, white bold text)
+# must not look alike: a reader scanning the page acts on critical ones first.
 
 
 def render(reports: Sequence[DriftReport], title: str = "fraudstream drift report") -> str:
@@ -38,7 +49,9 @@ def render(reports: Sequence[DriftReport], title: str = "fraudstream drift repor
         _alerts(reports),
         _score(reports, labels, thresholds),
         _decisions(reports, labels),
-        _performance(reports, labels),
+        _fields(latest),
+        _arrived(latest),
+        _performance(reports),
         _features(reports, labels, thresholds),
         "</body></html>",
     ]
@@ -72,12 +85,12 @@ def _summary(reports: Sequence[DriftReport]) -> str:
 def _too_small(reports: Sequence[DriftReport]) -> str:
     """Said loudly: a window below min_events is not judged, so silence there means nothing."""
     minimum = (reports[-1].thresholds or AlertThresholds()).min_events
-    small = sum(1 for r in reports if r.window.n < minimum)
+    small = sum(1 for r in reports if not r.judged(minimum))
     if not small:
         return ""
-    latest = "the latest window is one of them; " if reports[-1].window.n < minimum else ""
+    latest = "the latest window is one of them; " if not reports[-1].judged(minimum) else ""
     return (
-        f"<p class='warning'>{small:,} of {len(reports):,} windows had fewer than "
+        f"<p class='notice'>{small:,} of {len(reports):,} windows had fewer than "
         f"{minimum:,} events and were not judged: no drift statistic, no alert ({latest}"
         "lengthen the windows for this traffic).</p>"
     )
@@ -103,6 +116,9 @@ def _reading_guide(t: AlertThresholds) -> str:
          "slow creep."),
         ("PR-AUC drop (relative)", t.pr_auc_drop_minor, t.pr_auc_drop_major,
          f"Below the package's test PR-AUC, once ≥ {t.min_positives} frauds matured."),
+        ("Recall drop, arrived labels (relative)", t.recall_drop_minor, t.recall_drop_major,
+         "Upper 95 % bound of recall among the fraud labels in so far, below the package's "
+         f"test recall; once ≥ {t.min_fraud_labels_arrived} fraud labels are in."),
     ]  # fmt: skip
     body = "".join(
         f"<tr><td>{escape(name)}</td><td class='warning'>≥ {minor:g}</td>"
@@ -201,12 +217,17 @@ def _decisions(reports: Sequence[DriftReport], labels: list[str]) -> str:
     )
 
 
-def _performance(reports: Sequence[DriftReport], labels: list[str]) -> str:
+def _performance(reports: Sequence[DriftReport]) -> str:
+    # Plotted by the event period the matured events cover (their last event day), not by the
+    # report that carried them: a report today shows events of up to the maturity period ago.
+    periods = sorted({f"{e.window_end:%Y-%m-%d}" for r in reports for e in r.performance})
+    labels = [f"events to {period}" for period in periods]
     models: dict[str, list[LivePerformance | None]] = {}
-    for position, report in enumerate(reports):
+    for report in reports:
         for entry in report.performance:
             key = f"{entry.model.name} {entry.model.version} ({entry.role.value})"
-            models.setdefault(key, [None] * len(reports))[position] = entry
+            slot = periods.index(f"{entry.window_end:%Y-%m-%d}")
+            models.setdefault(key, [None] * len(periods))[slot] = entry
     if not models:
         return (
             "<h2>Live performance</h2><p>No scored event has matured yet (labels are awaited "
@@ -234,23 +255,120 @@ def _performance(reports: Sequence[DriftReport], labels: list[str]) -> str:
         chart = line_chart(f"Live performance {name}", labels, series, rules, y_max=1.0)
         cards.append(f"<div class='card'><h3>{escape(name)}</h3>{chart}{detail}</div>")
     return (
-        "<h2>Live performance (delayed labels)</h2><p class='muted'>Over each model's latest "
+        "<h2>Live performance, matured events</h2><p class='muted'>Over each model's latest "
         "matured events: labelled ones, and unlabelled ones counted genuine once the maturity "
-        "period passed. Flagged = REVIEW or DECLINE.</p>"
+        "period passed. Flagged = REVIEW or DECLINE. x: the last event day the matured events "
+        "cover.</p>"
         f"<div class='grid'>{''.join(cards)}</div>"
     )
+
+
+def _fields(latest: DriftReport) -> str:
+    if not latest.fields:
+        return ""
+    alerting = {a.subject: a.severity.value for a in latest.alerts}
+    rows = "".join(
+        f"<tr><td>{escape(f.field)}</td><td>{_pct1(f.null_rate)} (usual "
+        f"{_pct1(f.null_rate_baseline)})</td><td>{_pct1(f.top_share)} (usual "
+        f"{_pct1(f.top_share_baseline)})</td><td>{f.distinct:,}</td><td>"
+        + (
+            f"<span class='{alerting[f'field:{f.field}']}'>{alerting[f'field:{f.field}']}</span>"
+            if f"field:{f.field}" in alerting
+            else ("ok" if f.null_rate_shift is not None else "<span class='muted'>not judged"
+                  "</span>")
+        )
+        + "</td></tr>"
+        for f in latest.fields
+    )  # fmt: skip
+    return (
+        "<h2>Input fields (latest window)</h2><p class='muted'>Every raw field, read by the "
+        "model or not. Usual levels come from the monitor's first judged windows (the package "
+        "profile has model features only); not judged until then, and in windows too small."
+        "</p><table><tr><th>Field</th><th>Null rate</th><th>Commonest value's share</th>"
+        f"<th>Distinct (capped)</th><th>Status</th></tr>{rows}</table>"
+    )
+
+
+def _pct1(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def _arrived(latest: DriftReport) -> str:
+    days = latest.performance_by_day
+    if not days:
+        return ""
+    labels = [f"{d.period_start:%Y-%m-%d}" for d in days]
+    pooled = latest.recall_arrived
+    reference = pooled.reference_recall if pooled is not None else None
+    rules = [Rule(reference, f"test recall {reference:.2f}", REFERENCE_COLOUR)] if reference else []
+    chart = line_chart(
+        "Recall by event day, labels arrived so far",
+        labels,
+        [
+            Series("recall so far", [d.recall for d in days], PALETTE[0]),
+            Series("95 % low", [d.recall_low for d in days], PALETTE[0], dashed=True),
+            Series("95 % high", [d.recall_high for d in days], PALETTE[0], dashed=True),
+            Series("label-free estimate (CBPE)", [d.estimated_recall for d in days], PALETTE[2]),
+        ],
+        rules,
+        y_max=1.0,
+    )
+    rows = "".join(_arrived_row(d) for d in reversed(days))
+    pooled_text = (
+        f"<p>Judged on events of {pooled.period_start:%Y-%m-%d} to {pooled.period_end:%Y-%m-%d} "
+        f"(exclusive), the newest days with enough labels: {pooled.fraud_labels} fraud labels, "
+        f"recall {_pct(pooled.recall)} [{_pct(pooled.recall_low)}, {_pct(pooled.recall_high)}]"
+        f"; package test recall {_pct(reference)}.</p>"
+        if pooled is not None
+        else ""
+    )
+    return (
+        "<h2>Performance by event day, labels arrived so far</h2><p class='muted'>Recall so "
+        "far: the flagged share of the fraud labels already in for that day's events (labels "
+        "keep arriving for weeks; the newest days have few). Precision so far only grows as "
+        "labels arrive: a lower bound. The label-free estimate assumes calibrated scores and "
+        "cannot see concept drift.</p>"
+        f"{pooled_text}<div class='grid'><div class='card'>{chart}</div><div class='card'>"
+        "<table><tr><th>Event day</th><th>Events</th><th>Flagged</th><th>Fraud labels in</th>"
+        "<th>Recall so far [95 %]</th><th>Precision ≥</th><th>Recall, label-free</th></tr>"
+        f"{rows}</table></div></div>"
+    )
+
+
+def _arrived_row(day: ArrivedPerformance) -> str:
+    return (
+        f"<tr><td>{day.period_start:%Y-%m-%d}</td><td>{day.events:,}</td><td>{day.flagged:,}"
+        f"</td><td>{day.fraud_labels:,}</td><td>{_pct(day.recall)} [{_pct(day.recall_low)}, "
+        f"{_pct(day.recall_high)}]</td><td>{_pct(day.precision_lower_bound)}</td>"
+        f"<td>{_pct(day.estimated_recall)}</td></tr>"
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
 
 
 def _features(reports: Sequence[DriftReport], labels: list[str], t: AlertThresholds) -> str:
     latest = reports[-1]
     alerting = {a.subject for a in latest.alerts}
     order = sorted(latest.features, key=lambda f: (f.feature not in alerting, f.exempt))
-    cards = [_feature_card(feature, reports, labels, t) for feature in order]
+    severity: dict[str, AlertSeverity] = {}
+    for a in latest.alerts:
+        if a.subject and severity.get(a.subject) is not AlertSeverity.CRITICAL:
+            severity[a.subject] = a.severity
+    cards = [
+        _feature_card(feature, reports, labels, t, severity.get(feature.feature))
+        for feature in order
+    ]
     return f"<h2>Features</h2><div class='grid'>{''.join(cards)}</div>"
 
 
 def _feature_card(
-    feature: FeatureDrift, reports: Sequence[DriftReport], labels: list[str], t: AlertThresholds
+    feature: FeatureDrift,
+    reports: Sequence[DriftReport],
+    labels: list[str],
+    t: AlertThresholds,
+    severity: AlertSeverity | None,
 ) -> str:
     name = feature.feature
     numeric = feature.kind.value == "numeric"
@@ -267,12 +385,24 @@ def _feature_card(
         [Series(statistic, [getattr(f, statistic) if f else None for f in history])],
         [] if feature.exempt else _rules(minor, major),
     )
-    histogram = (
-        bar_chart(f"{name} latest window", feature.histogram.labels, feature.histogram.live,
-                  feature.histogram.reference)
-        if feature.histogram is not None
-        else "<p class='muted'>No values in the latest window.</p>"
-    )  # fmt: skip
+    histogram = _feature_histogram(feature)
+    missing = line_chart(
+        f"{name} missing rate over time",
+        labels,
+        [
+            Series("missing, live", [f.missing_rate_live if f else None for f in history]),
+            Series(
+                "missing, training",
+                [f.missing_rate_reference if f else None for f in history],
+                REFERENCE_COLOUR,
+                dashed=True,
+            ),
+        ],
+        y_max=max(
+            0.05,
+            *((f.missing_rate_live or 0.0) * 1.2 for f in history if f is not None),
+        ),
+    )
     facts = [
         f"PSI {feature.psi:.4f}" if feature.psi is not None else "PSI —",
         f"TV {feature.total_variation:.4f}" if feature.total_variation is not None else "TV —",
@@ -293,12 +423,29 @@ def _feature_card(
             f"missing {feature.missing_rate_live:.2%} (training "
             f"{(feature.missing_rate_reference or 0):.2%})"
         )
-    status = (
-        "<span class='muted'>exempt</span>"
-        if feature.exempt
-        else ("<span class='critical'>alert</span>" if feature.alert else "ok")
-    )
+    if feature.exempt:
+        status = "<span class='muted'>exempt</span>"
+    elif severity is not None:
+        status = f"<span class='{severity.value}'>{escape(severity.value)}</span>"
+    else:
+        status = "ok"
     return (
         f"<div class='card'><h3>{escape(name)} ({escape(feature.kind.value)}) — {status}</h3>"
-        f"<p class='muted'>{escape(', '.join(facts))}</p>{histogram}{trend}</div>"
+        f"<p class='muted'>{escape(', '.join(facts))}</p>{histogram}{trend}{missing}</div>"
+    )
+
+
+def _feature_histogram(feature: FeatureDrift) -> str:
+    """Shares of all values, missing ones as a bar of their own: the bins alone (shares of the
+    present values) hid a field that stopped being filled."""
+    histogram = feature.histogram
+    if histogram is None:
+        return "<p class='muted'>No values in the latest window.</p>"
+    live_missing = feature.missing_rate_live or 0.0
+    reference_missing = feature.missing_rate_reference or 0.0
+    return bar_chart(
+        f"{feature.feature} latest window",
+        [*histogram.labels, "missing"],
+        [share * (1 - live_missing) for share in histogram.live] + [live_missing],
+        [share * (1 - reference_missing) for share in histogram.reference] + [reference_missing],
     )

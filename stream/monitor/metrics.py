@@ -25,6 +25,7 @@ _ENTRY_RESULTS = {
     "matured_labelled": "matured_labelled",
     "matured_unlabelled": "matured_unlabelled",
     "evicted": "evicted",
+    "unsampled": "unsampled",
     "duplicate": "duplicate_entries",
 }
 
@@ -150,6 +151,47 @@ class MonitorMetrics:
             _MODEL_LABELS,
             registry=r,
         )
+        self.field_null_rate_shift = Gauge(
+            "fraud_monitor_field_null_rate_shift",
+            "Rise of a raw input field's null rate over the monitor's baseline (0 within noise); "
+            "exported only for judged windows once the baseline is in",
+            ["field"],
+            registry=r,
+        )
+        self.field_top_share_shift = Gauge(
+            "fraud_monitor_field_top_share_shift",
+            "Rise of a raw input field's commonest-value share over the baseline (a constant or "
+            "collapsed field); exported like the null-rate shift",
+            ["field"],
+            registry=r,
+        )
+        arrived = ["model_name", "model_version", "content_hash"]
+        self.arrived_recall = Gauge(
+            "fraud_monitor_arrived_recall",
+            "Recall from the fraud labels arrived so far, newest event days with enough labels",
+            arrived,
+            registry=r,
+        )
+        self.arrived_fraud_labels = Gauge(
+            "fraud_monitor_arrived_fraud_labels",
+            "Fraud labels behind fraud_monitor_arrived_recall",
+            arrived,
+            registry=r,
+        )
+        self.arrived_recall_drop = Gauge(
+            "fraud_monitor_arrived_recall_drop",
+            "Relative drop of arrived-label recall's 95 % upper bound below the 95 % lower bound "
+            "of the package's test recall; exported only with enough fraud labels "
+            "(min_fraud_labels_arrived)",
+            arrived,
+            registry=r,
+        )
+        self.estimated_recall = Gauge(
+            "fraud_monitor_estimated_recall",
+            "Label-free recall estimate (CBPE: calibrated scores assumed), same event days",
+            arrived,
+            registry=r,
+        )
         self.labels = Counter(
             "fraud_monitor_labels",
             "Labels by join result (joined, duplicate, unmatched)",
@@ -159,16 +201,22 @@ class MonitorMetrics:
         self.entries = Counter(
             "fraud_monitor_join_entries",
             "Scored events leaving the label join (matured_labelled, matured_unlabelled, "
-            "evicted) or refused as duplicates",
+            "evicted, unsampled: unflagged events outside the weighted sample) or refused as "
+            "duplicates",
             ["result"],
             registry=r,
         )
         self.pending = Gauge(
             "fraud_monitor_join_pending", "Scored events waiting for their label", registry=r
         )
+        self.sample_rate = Gauge(
+            "fraud_monitor_join_sample_rate",
+            "Share of unflagged scored events the label join keeps (1: all; halves when full)",
+            registry=r,
+        )
         self._counted = JoinCounters()
 
-    def count_join(self, counters: JoinCounters, pending: int) -> None:
+    def count_join(self, counters: JoinCounters, pending: int, sample_rate: float = 1.0) -> None:
         """Advance the join counters to the join's own cumulative counts."""
         for result, name in _LABEL_RESULTS.items():
             self.labels.labels(result).inc(getattr(counters, name) - getattr(self._counted, name))
@@ -176,6 +224,7 @@ class MonitorMetrics:
             self.entries.labels(result).inc(getattr(counters, name) - getattr(self._counted, name))
         self._counted = JoinCounters(**vars(counters))
         self.pending.set(pending)
+        self.sample_rate.set(sample_rate)
 
     def report(
         self, report: DriftReport, published_at: float, prediction_span: int = PREDICTION_SPAN
@@ -183,7 +232,7 @@ class MonitorMetrics:
         self.reports.inc()
         self.last_report.set(published_at)
         thresholds = report.thresholds or AlertThresholds()
-        judged = report.window.n >= thresholds.min_events
+        judged = report.judged(thresholds.min_events)
         self.window_events.set(report.window.n)
         self.window_judged.set(1 if judged else 0)
         located = {a.subject for a in report.alerts if a.statistic is DriftStatistic.LOCATION_Z}
@@ -198,6 +247,16 @@ class MonitorMetrics:
             active[alert.severity.value] = active.get(alert.severity.value, 0) + 1
         for severity, count in active.items():
             self.alerts_active.labels(severity).set(count)
+        self._arrived(report, thresholds)
+        for quality in report.fields:
+            for gauge, value in (
+                (self.field_null_rate_shift, quality.null_rate_shift),
+                (self.field_top_share_shift, quality.top_share_shift),
+            ):
+                if value is None:
+                    _drop(gauge, quality.field)
+                else:
+                    gauge.labels(quality.field).set(value)
         for entry in report.performance:
             model = entry.model
             labels = (model.name, model.version, model.content_hash, entry.role.value)
@@ -210,6 +269,24 @@ class MonitorMetrics:
             ):
                 if value is not None:
                     gauge.labels(*labels).set(value)
+
+    def _arrived(self, report: DriftReport, thresholds: AlertThresholds) -> None:
+        arrived = report.recall_arrived
+        if arrived is None:
+            return
+        model = arrived.model
+        labels = (model.name, model.version, model.content_hash)
+        self.arrived_fraud_labels.labels(*labels).set(arrived.fraud_labels)
+        for gauge, value in (
+            (self.arrived_recall, arrived.recall),
+            (self.estimated_recall, arrived.estimated_recall),
+        ):
+            if value is not None:
+                gauge.labels(*labels).set(value)
+        if arrived.recall_drop is None:
+            _drop(self.arrived_recall_drop, *labels)
+        else:
+            self.arrived_recall_drop.labels(*labels).set(arrived.recall_drop)
 
     def _feature(self, feature: FeatureDrift, judged: bool, located: bool) -> None:
         name = feature.feature

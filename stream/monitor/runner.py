@@ -162,7 +162,11 @@ class MonitorRunner:
                     if report is not None:
                         self._publish(report)
                     last_input = time.monotonic()
-                self.metrics.count_join(self.monitor.join.counters, self.monitor.join.pending)
+                self.metrics.count_join(
+                    self.monitor.join.counters,
+                    self.monitor.join.pending,
+                    self.monitor.join.sample_rate,
+                )
                 self.metrics.open_window.set(self.monitor.windowing.open_events)
         finally:
             self._closing = True

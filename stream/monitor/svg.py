@@ -13,6 +13,10 @@ from html import escape
 
 WIDTH, HEIGHT = 560, 220
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 14, 40
+BAR_BOTTOM = 78
+"""Room under the bars for bin labels slanted at 40°: ten deciles' edges such as
+'(1.23e+03, 4.56e+03]' overlapped when written flat under 50-pixel slots."""
+LABEL_CHARS = 18
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 REFERENCE_COLOUR = "#9e9e9e"
 
@@ -39,10 +43,10 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _frame(body: list[str], title: str) -> str:
+def _frame(body: list[str], title: str, height: int = HEIGHT) -> str:
     head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(title)}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+        f'width="{WIDTH}" height="{height}" role="img" aria-label="{escape(title)}">'
         f"<title>{escape(title)}</title>"
     )
     return head + "".join(body) + "</svg>"
@@ -123,20 +127,26 @@ def _flush(run: list[str], colour: str, dash: str, body: list[str]) -> None:
     run.clear()
 
 
-def _legend(entries: Sequence[tuple[str, str]], body: list[str]) -> None:
+def _legend(entries: Sequence[tuple[str, str]], body: list[str], height: int = HEIGHT) -> None:
     x = LEFT
     for name, colour in entries:
         body.append(
-            f'<rect x="{x}" y="{HEIGHT - 14}" width="10" height="8" fill="{colour}"/>'
-            f'<text x="{x + 13}" y="{HEIGHT - 7}" font-size="9">{escape(name)}</text>'
+            f'<rect x="{x}" y="{height - 14}" width="10" height="8" fill="{colour}"/>'
+            f'<text x="{x + 13}" y="{height - 7}" font-size="9">{escape(name)}</text>'
         )
         x += 18 + 6 * len(name)
 
 
 def bar_chart(
-    title: str, labels: Sequence[str], live: Sequence[float], reference: Sequence[float]
+    title: str,
+    labels: Sequence[str],
+    live: Sequence[float],
+    reference: Sequence[float],
+    live_name: str = "live (latest window)",
 ) -> str:
-    """Reference and live share side by side for every bin."""
+    """Reference and live share side by side for every bin; bin labels slanted, so they never
+    overlap, and cut to LABEL_CHARS (the full label is in each bar's tooltip)."""
+    height = HEIGHT + BAR_BOTTOM - BOTTOM
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     top_value = max([*live, *reference, 1e-9]) * 1.1
     slot = plot_w / max(len(labels), 1)
@@ -149,18 +159,17 @@ def bar_chart(
             (0.0, reference[index], REFERENCE_COLOUR, "reference"),
             (bar, live[index], PALETTE[0], "live"),
         ):
-            height = plot_h * min(value, top_value) / top_value
+            bar_h = plot_h * min(value, top_value) / top_value
             body.append(
-                f'<rect x="{x0 + offset:.1f}" y="{TOP + plot_h - height:.1f}" '
-                f'width="{bar:.1f}" height="{height:.1f}" fill="{colour}">'
+                f'<rect x="{x0 + offset:.1f}" y="{TOP + plot_h - bar_h:.1f}" '
+                f'width="{bar:.1f}" height="{bar_h:.1f}" fill="{colour}">'
                 f"<title>{escape(label)} {name}: {value:.2%}</title></rect>"
             )
-        short = label if len(label) <= 12 else label[:11] + "…"
+        short = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
+        x, y = x0 + bar, TOP + plot_h + 10
         body.append(
-            f'<text x="{x0 + bar:.1f}" y="{HEIGHT - BOTTOM + 12}" font-size="8" '
-            f'text-anchor="middle">{escape(short)}</text>'
+            f'<text x="{x:.1f}" y="{y:.1f}" font-size="8" text-anchor="end" '
+            f'transform="rotate(-40 {x:.1f} {y:.1f})">{escape(short)}</text>'
         )
-    _legend(
-        [("reference (training)", REFERENCE_COLOUR), ("live (latest window)", PALETTE[0])], body
-    )
-    return _frame(body, title)
+    _legend([("reference (training)", REFERENCE_COLOUR), (live_name, PALETTE[0])], body, height)
+    return _frame(body, title, height)

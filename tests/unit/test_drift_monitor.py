@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,9 +16,11 @@ from schemas.codec import encode_record
 from schemas.drift import (
     AlertSeverity,
     AlertThresholds,
+    ArrivedPerformance,
     DriftAlert,
     DriftReport,
     DriftStatistic,
+    FieldQuality,
     WindowKind,
 )
 from schemas.label import FraudLabel, LabelSource
@@ -50,6 +53,7 @@ def _monitor(
         join,
         clock=lambda: GENERATED,
         prediction_span=span,
+        pool_short_windows=False,  # events a second apart: no daily cycle to pool over
     )
 
 
@@ -312,3 +316,86 @@ def test_location_z_is_exported_only_where_the_monitor_alerted_on_it() -> None:
     assert value("fraud_monitor_feature_location_z", {"feature": "amount"}) is None
     assert value("fraud_monitor_feature_cusum", {"feature": "amount"}) == 9.0
     assert value("fraud_monitor_feature_cusum", {"feature": "channel"}) is None
+
+
+def _fraud(index: int, labelled_at: datetime) -> FraudLabel:
+    return FraudLabel(
+        transaction_id=f"T{index:08d}",
+        card_id="C1",
+        is_fraud=True,
+        label_source=LabelSource.CHARGEBACK,
+        labelled_at=labelled_at,
+    )
+
+
+def _arrived(fraud_labels: int, recall_high: float) -> ArrivedPerformance:
+    return ArrivedPerformance(
+        model=CHAMPION,
+        period_start=T0,
+        period_end=T0,
+        events=1000,
+        flagged=10,
+        fraud_labels=fraud_labels,
+        fraud_labels_weighted=float(fraud_labels),
+        recall=0.05,
+        recall_low=0.0,
+        recall_high=recall_high,
+        precision_lower_bound=0.1,
+        estimated_recall=0.5,
+        estimated_precision=0.3,
+        reference_recall=0.6,
+        recall_drop=0.75 if fraud_labels >= 20 else None,
+    )
+
+
+def test_the_arrived_recall_drop_is_exported_only_with_enough_fraud_labels() -> None:
+    [report] = _run(_monitor(), 400)
+    labels = {"model_name": "hgb-fraud", "model_version": "1.0.0", "content_hash": "a" * 64}
+    enough = _metrics_of(report.model_copy(update={"recall_arrived": _arrived(40, 0.15)}))
+    assert enough("fraud_monitor_arrived_recall_drop", labels) == pytest.approx(0.75)
+    assert enough("fraud_monitor_arrived_fraud_labels", labels) == 40
+    assert enough("fraud_monitor_estimated_recall", labels) == 0.5
+    few = _metrics_of(report.model_copy(update={"recall_arrived": _arrived(5, 0.15)}))
+    assert few("fraud_monitor_arrived_recall_drop", labels) is None
+    assert few("fraud_monitor_arrived_recall", labels) == 0.05
+
+
+def test_a_recall_collapse_alerts_from_arriving_labels_long_before_maturity() -> None:
+    # 60 days' maturity: nothing matures in this test, yet the labels in say recall is ~0.
+    reference_with_recall = replace(reference(), reference_recall=0.6)
+    monitor = DriftMonitor(
+        reference_with_recall,
+        WindowSpec(WindowKind.TIME, length_ms=DAY_MS),
+        SMALL,
+        JoinSpec(maturity_days=60),
+        clock=lambda: GENERATED,
+    )
+    reports = []
+    for day in range(6):
+        for index in range(200):
+            at = T0_MS + day * DAY_MS + index * 1000
+            reports.extend(monitor.feed(event(day * 1000 + index, event_ms=at)))
+        for index in range(10):  # the day before's first ten events turn out fraud, approved
+            if day:
+                monitor.observe_label(_fraud((day - 1) * 1000 + index, T0 + timedelta(days=day)))
+    assert monitor.join.counters.matured_labelled == 0
+    alerts = [a for r in reports for a in r.alerts if a.statistic is DriftStatistic.RECALL_DROP]
+    assert alerts and alerts[0].subject == "recall:1.0.0"
+    assert reports[-1].recall_arrived is not None
+    assert reports[-1].recall_arrived.fraud_labels >= SMALL.min_fraud_labels_arrived
+
+
+def test_field_quality_is_exported_only_where_judged() -> None:
+    [report] = _run(_monitor(), 400)
+    judged = FieldQuality(
+        field="customer_lat", n=400, null_rate=0.3, top_share=0.01, distinct=200,
+        null_rate_baseline=0.0, top_share_baseline=0.01, null_rate_shift=0.3,
+        top_share_shift=0.0,
+    )  # fmt: skip
+    unjudged = judged.model_copy(
+        update={"field": "device_id_hash", "null_rate_shift": None, "top_share_shift": None}
+    )
+    value = _metrics_of(report.model_copy(update={"fields": [judged, unjudged]}))
+    assert value("fraud_monitor_field_null_rate_shift", {"field": "customer_lat"}) == 0.3
+    assert value("fraud_monitor_field_top_share_shift", {"field": "customer_lat"}) == 0.0
+    assert value("fraud_monitor_field_null_rate_shift", {"field": "device_id_hash"}) is None

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
 from models.drift import WindowSpec
+from models.drift.concept import evaluate_concept_drift, since_first_label
 from models.drift.evaluation import ShiftEvaluation, evaluate_no_drift, evaluate_shift
+from models.drift.faults import FaultKind, evaluate_fault
+from models.drift.monitor import JoinSpec
 from models.drift.simulated import (
     DAY_MS,
     LIVE_START_DAY,
@@ -30,6 +34,8 @@ from schemas.drift import WindowKind
 
 LIVE_EVENTS = 100_000
 SHIFT_DAY = 80
+CONCEPT_DAY = LIVE_START_DAY + 10
+"""Early enough for the labels of a fortnight of drifted fraud to arrive (median delay 10 d)."""
 DAILY = WindowSpec(WindowKind.TIME, length_ms=DAY_MS)
 COUNT = WindowSpec(WindowKind.COUNT, events=2500)
 
@@ -117,9 +123,20 @@ def test_more_online_payments_alert_on_the_channel_features_only(world: World) -
     assert result.before_shift == {}
     assert result.unaffected == {}
     feature_alerts = {
-        s for s in result.detections if not s.startswith(("score", "decision", "perf"))
+        s for s in result.detections if not s.startswith(("score", "decision", "perf", "field:"))
     }
     assert feature_alerts == set(result.changed)
+    # Raw fields move with the channel (the shifted payments are filled as online ones are):
+    # the data-quality check may see that too, on those fields only.
+    assert {s for s in result.detections if s.startswith("field:")} <= {
+        "field:customer_lat",
+        "field:customer_lon",
+        "field:device_id_hash",
+        "field:ip_hash",
+        "field:card_present",
+        "field:entry_mode",
+        "field:terminal_id",
+    }
 
 
 def _print(result: ShiftEvaluation) -> None:
@@ -128,3 +145,47 @@ def _print(result: ShiftEvaluation) -> None:
         for name, d in result.detections.items()
     }
     print(f"\nshift {result.shift.model_dump(exclude_none=True)}: first alerts {found}")
+
+
+@pytest.mark.parametrize("maturity_days", [60.0, 14.0])
+def test_concept_drift_is_seen_from_arriving_labels_within_ten_days(
+    world: World, maturity_days: float
+) -> None:
+    # Fraud from CONCEPT_DAY on takes genuine events' features: no feature moves, recall falls.
+    # Matured figures need the maturity period (and 200 fraud labels) to say so: the arrived
+    # labels say it first, whatever the maturity.
+    result = evaluate_concept_drift(
+        world.population,
+        world.model,
+        CONCEPT_DAY,
+        1.0,
+        DAILY,
+        JoinSpec(maturity_days=maturity_days),
+    )
+    from_labels = since_first_label(result, result.recall)
+    print(
+        f"\nconcept drift, maturity {maturity_days:g} days: recall alert after "
+        f"{result.recall.after if result.recall else 'never'} ({from_labels} after the first "
+        f"label), PR-AUC alert after {result.pr_auc.after if result.pr_auc else 'never'}, "
+        f"other alerts {result.other_alerts}"
+    )
+    assert result.before_start == 0
+    assert from_labels is not None and from_labels <= timedelta(days=10)
+    assert result.other_alerts == {}
+
+
+@pytest.mark.parametrize(
+    ("kind", "share", "subjects"),
+    [
+        ("null_coordinates", 0.3, {"field:customer_lat", "field:customer_lon"}),
+        ("constant_device", 0.1, {"field:device_id_hash"}),
+    ],
+)
+def test_a_fault_in_fields_the_model_does_not_read_alerts_within_a_day(
+    world: World, kind: FaultKind, share: float, subjects: set[str]
+) -> None:
+    result = evaluate_fault(world.population, world.model, CONCEPT_DAY, share, kind, DAILY)
+    print(f"\nfault {kind} on {share:.0%}: first alerts {result.first_alert}")
+    assert result.before_start == 0
+    assert set(result.first_alert) == subjects  # nothing else: features and scores unchanged
+    assert all(after <= timedelta(days=1) for after in result.first_alert.values())

@@ -14,7 +14,7 @@ from models.drift import DriftMonitor, JoinSpec, WindowSpec
 from models.drift.join import JoinCounters
 from schemas import examples
 from schemas.codec import encode_record
-from schemas.drift import AlertThresholds, DriftReport, WindowKind
+from schemas.drift import AlertSeverity, AlertThresholds, DriftAlert, DriftReport, WindowKind
 from stream.cli import app
 from stream.cli.monitor_cli import _parse_shift
 from stream.monitor import MonitorMetrics, html_report, reports_io
@@ -32,6 +32,7 @@ def _reports() -> list[DriftReport]:
         JoinSpec(maturity_days=0.0),
         clock=lambda: datetime(2026, 4, 1, tzinfo=UTC),
         prediction_span=1,
+        pool_short_windows=False,  # events a second apart: no daily cycle to pool over
     )
     reports = []
     for index in range(300):
@@ -46,8 +47,9 @@ def test_the_page_is_self_contained_and_shows_every_part() -> None:
     assert page.startswith("<!DOCTYPE html>") and page.endswith("</html>")
     assert "<script" not in page and "&lt;script&gt;" in page
     assert "src=" not in page and "href=" not in page  # nothing to download
-    # Per feature a histogram and a trend; score (2), decision rates (1), performance (1 model).
-    assert page.count("<svg") == 2 * len(reports[-1].features) + 4
+    # Per feature a histogram, a trend and a missing-rate trend; score (2), decision rates (1),
+    # performance from arrived labels by event day (1), matured performance (1 model).
+    assert page.count("<svg") == 3 * len(reports[-1].features) + 5
     assert "warning 0.1" in page and "critical 0.2" in page  # threshold lines
     assert "amount psi" in page  # the latest window's alert
     assert "Population stability index" in page  # what the thresholds mean
@@ -159,3 +161,43 @@ def test_an_unknown_shift_is_refused() -> None:
     result = CliRunner().invoke(app, ["monitor", "evaluate", "--shift", "price=2"])
     assert result.exit_code == 2
     assert "unknown shift" in result.output
+
+
+def test_the_page_tells_warnings_from_critical_alerts_and_shows_missing_values() -> None:
+    reports = _reports()
+    latest = reports[-1]
+    amount, channel = latest.features
+    warned = latest.model_copy(
+        update={
+            "features": [amount, channel.model_copy(update={"missing_rate_live": 0.3})],
+            "alerts": [
+                *latest.alerts,
+                DriftAlert(
+                    what="channel missing rate",
+                    severity=AlertSeverity.WARNING,
+                    value=0.3,
+                    threshold=0.05,
+                    subject="channel",
+                ),
+            ],
+        }
+    )
+    page = html_report.render([*reports[:-1], warned])
+    # amount's alert is critical, channel's a warning: two different badges.
+    assert "amount (numeric) — <span class='critical'>critical</span>" in page
+    assert "channel (categorical) — <span class='warning'>warning</span>" in page
+    assert ".warning{background:#fff3e0" in page and ".critical{background:#d32f2f" in page
+    # Missing values: a bar of their own (30 % live) and a trend per feature.
+    assert "missing live: 30.00%" in page
+    assert "channel missing rate over time" in page
+    # Bin labels are slanted, never written flat side by side.
+    assert "rotate(-40" in page
+
+
+def test_performance_is_shown_by_event_day_from_the_labels_arrived() -> None:
+    reports = _reports()
+    page = html_report.render(reports)
+    assert "Performance by event day, labels arrived so far" in page
+    day = reports[-1].performance_by_day[-1]
+    assert f"<tr><td>{day.period_start:%Y-%m-%d}</td><td>{day.events:,}</td>" in page
+    assert "x: the last event day the matured events cover" in page
