@@ -10,6 +10,7 @@ from stream.cli.chaos_cli import chaos_app
 from stream.cli.data_cli import data_app
 from stream.cli.demo_cli import demo_app
 from stream.cli.dlq_cli import dlq_app
+from stream.cli.load_cli import load
 from stream.cli.models_cli import model_app
 from stream.cli.monitor_cli import monitor_app
 from stream.cli.registry_cli import changelog_app, keys_app, registry_app, trace
@@ -30,6 +31,7 @@ app.add_typer(chaos_app, name="chaos")
 app.add_typer(data_app, name="data")
 app.add_typer(demo_app, name="demo")
 app.add_typer(dlq_app, name="dlq")
+app.command("load")(load)
 app.add_typer(model_app, name="model")
 app.add_typer(monitor_app, name="monitor")
 app.command("rolling-restart")(rolling_restart_command)
