@@ -20,6 +20,7 @@ from stream.chaos.availability import Availability, DecisionSeen, InputSeen, mea
 from stream.chaos.checks import Outcomes, outcomes, table_parity, wait_for_zero_lag
 from stream.chaos.workers import WorkerProcess
 from stream.kafka_clients import new_producer
+from stream.load.pacing import produce_paced
 from stream.replay import StateParity, read_topic
 from stream.rolling import rolling_restart
 from stream.settings import Settings, TopicNames
@@ -186,19 +187,16 @@ def _paced_produce(
         transaction_id = value.split(b'"transaction_id":"', 1)[1].split(b'"', 1)[0].decode()
         log.produced[(message.partition() or 0, message.offset() or 0)] = transaction_id
 
-    start = time.monotonic()
-    for i, (key, value) in enumerate(events):
-        pause = start + i / rate - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-        while True:
-            try:
-                producer.produce(topic, value, key, on_delivery=delivered)
-                break
-            except BufferError:
-                producer.poll(0.1)
-        producer.poll(0)
-    producer.flush(600)
+    # Not strict: every delivery and error is in the chaos log, which the checks account for.
+    produce_paced(
+        producer,
+        topic,
+        events,
+        rate,
+        on_delivery=delivered,
+        flush_timeout_s=600,
+        strict=False,
+    )
 
 
 def _inflict(

@@ -73,8 +73,7 @@ def load(
             settings.kafka_bootstrap,
             settings.topics.transactions,
             settings.topics.decisions,
-            records,
-            rate,
+            [(records, rate)],
             drain_timeout_s=drain_timeout,
             on_progress=display,
         )
