@@ -19,7 +19,7 @@ class Scale:
     stress_seconds: float  # of each stress phase (2x capacity, then half of it)
 
 
-BOUNDED = Scale("bounded", load_rate=100, load_seconds=15, stress_backlog=2_000, stress_seconds=8)
+BOUNDED = Scale("bounded", load_rate=100, load_seconds=15, stress_backlog=2_000, stress_seconds=5)
 FULL = Scale("full", load_rate=250, load_seconds=180, stress_backlog=15_000, stress_seconds=60)
 
 
