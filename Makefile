@@ -44,6 +44,20 @@ unit: $(STAMP)
 integration: $(STAMP) kafka-jars
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
+## The seed's test kinds, each on its own (all of them also run, bounded, in `make test`).
+## FRAUD_TEST_SCALE=full runs minutes of traffic instead of seconds (tests/support/scale.py).
+smoke: $(STAMP) kafka-jars
+	$(BIN)/pytest -m smoke $(PYTEST_ARGS)
+
+load: $(STAMP) kafka-jars
+	$(BIN)/pytest -m load -s $(PYTEST_ARGS)
+
+stress: $(STAMP) kafka-jars
+	$(BIN)/pytest -m stress -s $(PYTEST_ARGS)
+
+acceptance: $(STAMP) kafka-jars
+	$(BIN)/pytest -m acceptance $(PYTEST_ARGS)
+
 kafka-up: $(STAMP) kafka-jars
 	$(BIN)/fraudstream broker up
 

@@ -14,7 +14,8 @@ from stream.load.traffic import simulated_traffic
 from tests.support.load_runs import budget_worker
 from tests.support.scale import current_scale
 
-pytestmark = [pytest.mark.integration, pytest.mark.load]
+# The full form (FRAUD_TEST_SCALE=full) runs minutes of traffic: beyond the default 300 s.
+pytestmark = [pytest.mark.integration, pytest.mark.load, pytest.mark.timeout(1800)]
 
 # Late fallbacks tolerated: the worker's p99 sits far below the budget at this rate, so more
 # than this means it is falling behind (or the machine is starved).

@@ -16,7 +16,8 @@ from tests.support.http import get
 from tests.support.load_runs import budget_worker, rss_mb
 from tests.support.scale import current_scale
 
-pytestmark = [pytest.mark.integration, pytest.mark.stress]
+# The full form (FRAUD_TEST_SCALE=full) runs minutes of traffic: beyond the default 300 s.
+pytestmark = [pytest.mark.integration, pytest.mark.stress, pytest.mark.timeout(1800)]
 
 # Resident memory the worker may add under overload over what it holds once warm: queues and
 # batches are bounded, so a backlog must not turn into memory.

@@ -20,7 +20,7 @@ class Scale:
 
 
 BOUNDED = Scale("bounded", load_rate=100, load_seconds=15, stress_backlog=2_000, stress_seconds=5)
-FULL = Scale("full", load_rate=250, load_seconds=180, stress_backlog=15_000, stress_seconds=60)
+FULL = Scale("full", load_rate=250, load_seconds=180, stress_backlog=15_000, stress_seconds=30)
 
 
 def current_scale() -> Scale:
