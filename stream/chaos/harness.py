@@ -18,6 +18,7 @@ from schemas import Decision
 from stream.broker import BrokerConfig, KafkaBroker, free_ports
 from stream.chaos.availability import Availability, DecisionSeen, InputSeen, measure
 from stream.chaos.checks import Outcomes, outcomes, table_parity, wait_for_zero_lag
+from stream.chaos.timeline import RestartTimeline, restart_timeline
 from stream.chaos.workers import WorkerProcess
 from stream.kafka_clients import new_producer
 from stream.load.pacing import produce_paced
@@ -52,6 +53,7 @@ class ChaosLog:
     produced: dict[tuple[int, int], str] = field(default_factory=dict)
     produce_errors: list[str] = field(default_factory=list)
     restarts: list[Restart] = field(default_factory=list)
+    load_ended_ms: int = 0  # wall clock of the last input sent
 
     def disruptions_ms(self) -> list[tuple[int, int]]:
         """Kill (or a roll's first stop) → the restarted worker ready, merged when they meet."""
@@ -71,6 +73,8 @@ class Restart:
     stopped_ms: int  # wall clock, as Kafka timestamps
     ready_ms: int
     seconds_to_ready: float  # SIGKILL, or the SIGTERM after a warm start → /ready
+    old_exited_ms: int | None = None  # rolling: when the old process had exited
+    log_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class ChaosResult:
     decided_per_second: float
     latency_ms: dict[str, float]
     availability: Availability
+    timelines: list[RestartTimeline] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -147,7 +152,21 @@ def run_chaos(
         result_outcomes = outcomes(bootstrap, topics, log.produced)
         parity = table_parity(bootstrap, settings)
         latency = _latency(bootstrap, topics)
-        measured = _availability(bootstrap, topics, log)
+        inputs, decisions = _seen(bootstrap, topics, log)
+        measured = measure(inputs, decisions, log.disruptions_ms())
+        timelines = [
+            restart_timeline(
+                r.worker,
+                r.stopped_ms,
+                {"old_exited": r.old_exited_ms or r.stopped_ms, "ready": r.ready_ms},
+                r.log_path,
+                inputs,
+                decisions,
+                load_ended_ms=log.load_ended_ms,
+            )
+            for r in log.restarts
+            if r.how == "rolling"
+        ]
     finally:
         for worker in workers:
             worker.stop()
@@ -162,6 +181,7 @@ def run_chaos(
         decided_per_second=result_outcomes.decided / seconds if seconds else 0.0,
         latency_ms=latency,
         availability=measured,
+        timelines=timelines,
     )
 
 
@@ -187,12 +207,19 @@ def _paced_produce(
         transaction_id = value.split(b'"transaction_id":"', 1)[1].split(b'"', 1)[0].decode()
         log.produced[(message.partition() or 0, message.offset() or 0)] = transaction_id
 
+    def sent(i: int, _: object) -> None:
+        if i == len(events) - 1:  # the load ends with its last send, before the flush
+            log.load_ended_ms = _now_ms()
+
+    if not events:
+        log.load_ended_ms = _now_ms()
     # Not strict: every delivery and error is in the chaos log, which the checks account for.
     produce_paced(
         producer,
         topic,
         events,
         rate,
+        on_sent=sent,
         on_delivery=delivered,
         flush_timeout_s=600,
         strict=False,
@@ -244,7 +271,15 @@ def _roll(workers: list[WorkerProcess], t0: float, log: ChaosLog, say: Say) -> N
         # process's start (it warms up while the old one still scores).
         stopped_ms = int(worker.stopped_at * 1000)
         log.restarts.append(
-            Restart(worker.name, "rolling", stopped_ms, ready_ms, (ready_ms - stopped_ms) / 1000)
+            Restart(
+                worker.name,
+                "rolling",
+                stopped_ms,
+                ready_ms,
+                (ready_ms - stopped_ms) / 1000,
+                old_exited_ms=int(worker.old_exited_at * 1000),
+                log_path=worker.log_path,
+            )
         )
 
 
@@ -294,7 +329,9 @@ def _latency(bootstrap: str, topics: TopicNames) -> dict[str, float]:
     return {f"p{q}": float(np.percentile(arrivals, q)) for q in (50, 95, 99)}
 
 
-def _availability(bootstrap: str, topics: TopicNames, log: ChaosLog) -> Availability:
+def _seen(
+    bootstrap: str, topics: TopicNames, log: ChaosLog
+) -> tuple[list[InputSeen], list[DecisionSeen]]:
     inputs = [
         InputSeen(r.partition, r.timestamp_ms, log.produced.get((r.partition, r.offset), ""))
         for r in scan(bootstrap, topics.transactions, timeout_s=120)
@@ -303,7 +340,7 @@ def _availability(bootstrap: str, topics: TopicNames, log: ChaosLog) -> Availabi
     for r in scan(bootstrap, topics.decisions, timeout_s=120):
         decision = Decision.model_validate_json(r.value or b"")
         decisions.append(DecisionSeen(decision.transaction_id, r.timestamp_ms, decision.fallback))
-    return measure(inputs, decisions, log.disruptions_ms())
+    return inputs, decisions
 
 
 def simulated_load(events: int, seed: int) -> list[tuple[bytes, bytes]]:

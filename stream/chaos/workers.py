@@ -35,6 +35,7 @@ class WorkerProcess:
         self.log_path = work_dir / f"{name}.log"
         self.data_dir = work_dir / name
         self.stopped_at = 0.0  # wall clock of the last restart's SIGTERM to the old process
+        self.old_exited_at = 0.0  # wall clock when that old process had exited
         self._process: subprocess.Popen[bytes] | None = None
         self.kills = 0
 
@@ -65,6 +66,7 @@ class WorkerProcess:
         self.stopped_at = time.time()
         if old is not None and old.poll() is None:
             _terminate(old, 60.0)
+        self.old_exited_at = time.time()
 
     def spawn(self) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)

@@ -130,6 +130,7 @@ def chaos(
             str(p): round(gap, 2) for p, gap in sorted(a.longest_gap_s.items())
         },
         "longest_gap_any_partition_s": round(a.longest_gap_any_s, 2),
+        "restart_timelines": [timeline.figures() for timeline in result.timelines],
         "passed": result.passed,
     }
     typer.echo(json.dumps(figures, indent=2))

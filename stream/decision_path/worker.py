@@ -48,7 +48,7 @@ from stream.engine.introspection import (
     unprocessed_partitions,
 )
 from stream.engine.prompt_restart import PromptStopWorker
-from stream.engine.state_stores import DictStore, TableStore
+from stream.engine.state_stores import DictStore, TableStore, close_local_stores
 from stream.settings import Settings
 from stream.signing_keys import package_signing_key
 from stream.topics import CARD_STATE_TABLE, MERCHANT_PARTIALS_TABLE, ensure_topics
@@ -394,7 +394,11 @@ def run_worker(settings: Settings) -> None:
     )
     try:
         with data_dir_held(settings.worker_data_dir):
-            faust_worker.execute_from_commandline()
+            try:
+                faust_worker.execute_from_commandline()
+            finally:
+                # Before the data-dir lock goes: a warm successor opens these stores next.
+                close_local_stores(worker.app)
     finally:
         worker.replica.stop()
         worker.follower.stop()

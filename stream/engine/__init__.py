@@ -12,7 +12,8 @@ the one they were written and tested against (the worker warns when it is not).
 - direct_delivery: hand each fetched record to its stream without four asyncio tasks per record.
 - sensors: no per-event bookkeeping for Faust's in-memory Monitor (Prometheus replaces it).
 - state_stores: table reads and writes straight on the partition's RocksDB, changelog records
-  through librdkafka, persisted offsets written at commit.
+  through librdkafka, persisted offsets written at commit; stores closed before the data-dir
+  lock is released at exit.
 - commit_flush: outputs and changelog records sent through librdkafka are delivered before any
   offset commit.
 - prompt_restart: no fixed one-second waits when a worker starts and stops.

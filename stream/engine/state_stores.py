@@ -122,3 +122,26 @@ class DictStore:
 
     def write_pending(self, at_least: int = 0) -> None:
         return None
+
+
+def close_local_stores(app: Any) -> None:
+    """Close every RocksDB partition store of the app's tables; call after Faust has stopped.
+
+    Faust's store stop (faust/stores/rocksdb.py `Store.stop` ~568) only drops its references
+    (its `db.close()` is commented out), and the final commit that follows it reopens the
+    active partitions' stores to write their persisted offsets (`persist_delivered_offsets`).
+    They then stay open, holding RocksDB's per-store LOCK, until the process exits, after the
+    worker's data-dir lock is released (stream.decision_path.handover): the new process of a
+    warm handover found "DB for partition 3 is locked! Retry in 1s..." and lost a second of
+    scoring on its partitions (measured here in a rolling restart). Closed here, before the
+    data-dir lock goes, the new process opens them at once.
+    Delete when: Faust closes its stores on stop and nothing reopens them.
+    """
+    for table in app.tables.values():
+        store = table.data
+        databases = getattr(store, "_dbs", None)
+        if not databases:
+            continue
+        for database in list(databases.values()):
+            database.close()
+        databases.clear()

@@ -40,6 +40,7 @@ def test_rules_read_only_metrics_the_code_exports() -> None:
         "fraud_invalid_events_total",
         "fraud_consumer_lag",
         "fraud_stuck_commit_partitions",
+        "fraud_unprocessed_partitions",
         "fraud_decision_latency_seconds_bucket",
         "fraud_monitor_feature_psi",
         "fraud_monitor_live_pr_auc",
@@ -62,6 +63,8 @@ def test_every_drift_and_monitor_rule_has_a_promtool_test() -> None:
         for rule in group["rules"]
     }
     assert monitor_rules <= tested, monitor_rules - tested
+    # Availability: a worker holding partitions it does not process.
+    assert "PartitionsNotProcessed" in tested
 
 
 def test_promtool_checks_and_tests_the_rules() -> None:
