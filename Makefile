@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint unit integration slow kafka-up kafka-down kafka-jars bench chaos schemas clean
+.PHONY: demo test lint unit integration slow kafka-up kafka-down kafka-jars bench chaos schemas clean \
+	ops-tools smoke load stress acceptance
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +25,13 @@ demo: $(STAMP) kafka-jars
 	$(BIN)/fraudstream demo
 
 ## The test command: quality gates, then every suite against a real broker (slow suites bounded).
-test: $(STAMP) kafka-jars lint
+test: $(STAMP) kafka-jars ops-tools lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## promtool, prometheus and docker-compose for the ops checks: installed with apt-get when
+## missing and run as root (about 40 s, once); elsewhere it says why (see ops/tools/install.sh).
+ops-tools:
+	./ops/tools/install.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check schemas models stream tests
@@ -37,6 +43,20 @@ unit: $(STAMP)
 
 integration: $(STAMP) kafka-jars
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
+
+## The seed's test kinds, each on its own (all of them also run, bounded, in `make test`).
+## FRAUD_TEST_SCALE=full runs minutes of traffic instead of seconds (tests/support/scale.py).
+smoke: $(STAMP) kafka-jars
+	$(BIN)/pytest -m smoke $(PYTEST_ARGS)
+
+load: $(STAMP) kafka-jars
+	$(BIN)/pytest -m load -s $(PYTEST_ARGS)
+
+stress: $(STAMP) kafka-jars
+	$(BIN)/pytest -m stress -s $(PYTEST_ARGS)
+
+acceptance: $(STAMP) kafka-jars
+	$(BIN)/pytest -m acceptance $(PYTEST_ARGS)
 
 kafka-up: $(STAMP) kafka-jars
 	$(BIN)/fraudstream broker up

@@ -40,6 +40,7 @@ from schemas import DeadLetter, Decision, ScoringLogRecord
 from stream.broker import BrokerConfig, KafkaBroker, free_ports
 from stream.chaos.workers import WorkerProcess
 from stream.kafka_clients import new_producer
+from stream.load.pacing import produce_paced
 from stream.replay import read_topic
 from stream.settings import Settings, TopicNames
 from stream.signing_keys import run_signing_key
@@ -184,19 +185,7 @@ def _produce_paced(
     bootstrap: str, topic: str, records: Sequence[tuple[bytes | None, bytes]], rate: int
 ) -> int:
     producer = new_producer(bootstrap, {"partitioner": "murmur2_random", "linger.ms": 1})
-    # Connected and with the topic's metadata first, like a payment system already running:
-    # records stamped while the producer still looks the topic up would count that against
-    # the worker's latency budget.
-    producer.list_topics(topic, timeout=30)
-    start = time.monotonic()
-    for i, (key, value) in enumerate(records):
-        pause = start + i / rate - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-        producer.produce(topic, value, key)
-        producer.poll(0)
-    producer.flush(60)
-    return len(records)
+    return produce_paced(producer, topic, records, rate)
 
 
 def _wait_for(bootstrap: str, topic: str, count: int, timeout_s: float) -> list:  # type: ignore[type-arg]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.kafka_env import KafkaForTests, kafka_for_tests
+from tests.support.stream_setup import build_test_package
 
 _provided: list[KafkaForTests] = []
 
@@ -20,6 +21,13 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with kafka_for_tests(work_dir) as kafka:
         _provided.append(kafka)
         yield kafka.bootstrap
+
+
+@pytest.fixture(scope="session")
+def test_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A signed package built from a small simulation (once per test session); shared by the
+    integration, smoke, load, stress and acceptance suites."""
+    return build_test_package(tmp_path_factory.mktemp("package"))
 
 
 @pytest.fixture

@@ -52,11 +52,19 @@ def _fail(exc: Exception) -> typer.Exit:
 @broker_app.command()
 def fetch(kafka_version: KafkaVersion = DEFAULT_KAFKA_VERSION, cache_dir: CacheDir = None) -> None:
     """Resolve the broker jars from Maven Central into the cache (no network once cached)."""
+    from stream.broker.jars import cached_jar_dir, default_cache_root
+    from stream.cli.progress import StepProgress
+
     started = time.monotonic()
-    try:
-        lib = ensure_jars(kafka_version, cache_dir)
-    except BrokerError as exc:
-        raise _fail(exc) from exc
+    root = cache_dir if cache_dir is not None else default_cache_root()
+    # The first fetch runs Maven for a minute or more: say so instead of sitting silent.
+    with StepProgress() as step:
+        if cached_jar_dir(kafka_version, root) is None:
+            step(f"fetching Kafka {kafka_version} jars from Maven Central (mvn)")
+        try:
+            lib = ensure_jars(kafka_version, cache_dir)
+        except BrokerError as exc:
+            raise _fail(exc) from exc
     jars = len(list(lib.glob("*.jar")))
     typer.echo(f"Kafka {kafka_version}: {jars} jars in {lib} ({time.monotonic() - started:.1f} s)")
 

@@ -12,8 +12,6 @@ import typer
 
 from stream.settings import get_settings
 
-chaos_app = typer.Typer(help="Kill workers and restart the broker under load; prove no loss.")
-
 # Preset runs (README, Reliability): what each sets unless given on the command line.
 SCENARIOS: dict[str, dict[str, Any]] = {
     # Random kills of either worker and a broker restart.
@@ -38,7 +36,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 }
 
 
-@chaos_app.callback(invoke_without_command=True)
+# A plain command, not a Typer group: it takes no subcommand, so its help shows none.
 def chaos(
     scenario: Annotated[
         str, typer.Option(help=f"Preset: {', '.join(SCENARIOS)}; the options below override it")
@@ -57,6 +55,7 @@ def chaos(
     json_out: Annotated[Path | None, typer.Option(help="Write the figures as JSON here")] = None,
     keep: Annotated[bool, typer.Option(help="Keep the work directory (logs, data)")] = False,
 ) -> None:
+    """Kill workers and restart the broker under load, on a broker of its own; prove no loss."""
     from models.training.quick import build_small_package
     from stream.chaos.harness import ChaosPlan, run_chaos, simulated_load
     from stream.signing_keys import DevSigningKeyRefused, package_signing_key, run_signing_key

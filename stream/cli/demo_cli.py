@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import typer
-
 from stream.settings import get_settings
 
-demo_app = typer.Typer(help="Run the end-to-end demo.", invoke_without_command=True)
 
-
-@demo_app.callback()
+# A plain command, not a Typer group: it takes no subcommand, so its help shows none.
 def demo() -> None:
-    """Simulate, build, stream, monitor and trace, then stop everything it started."""
+    """Run the end-to-end demo: simulate, build, stream, monitor and trace, then stop
+    everything it started."""
     from stream.demo import run_demo
 
     run_demo(get_settings())

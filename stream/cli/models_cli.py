@@ -217,27 +217,31 @@ def score(
     from models.scoring import open_package
 
     directory = resolve_package(package)
-    try:
-        scorer = open_package(directory, signing_key())
-    except PackageError as error:
-        raise fail(f"{type(error).__name__}: {error}") from None
-    built_for = scorer.manifest.features.feature_set_version
-    if built_for != FEATURE_SET_VERSION:
-        raise fail(
-            f"the package reads features {built_for}; this code computes {FEATURE_SET_VERSION}"
-        )
-    if not input_file.is_file():
-        raise fail(f"{input_file} is not a file")
-    try:
-        values = read_values(input_file)
-        if output is None:
-            stdout = typer.get_binary_stream("stdout")
-            summary = _score_to(stdout, values, scorer, input_file, batch_size)
-        else:
-            with output.open("wb") as sink:
-                summary = _score_to(sink, values, scorer, input_file, batch_size)
-    except (OSError, ValueError) as error:
-        raise fail(str(error)) from None
+    # Steps on stderr (stdout may be the decisions): a large file takes minutes to score.
+    with StepProgress() as step:
+        step(f"verifying {directory.name}")
+        try:
+            scorer = open_package(directory, signing_key())
+        except PackageError as error:
+            raise fail(f"{type(error).__name__}: {error}") from None
+        built_for = scorer.manifest.features.feature_set_version
+        if built_for != FEATURE_SET_VERSION:
+            raise fail(
+                f"the package reads features {built_for}; this code computes {FEATURE_SET_VERSION}"
+            )
+        if not input_file.is_file():
+            raise fail(f"{input_file} is not a file")
+        try:
+            step(f"scoring {input_file.name}")  # read as it is scored, row batch by batch
+            values = read_values(input_file)
+            if output is None:
+                stdout = typer.get_binary_stream("stdout")
+                summary = _score_to(stdout, values, scorer, input_file, batch_size)
+            else:
+                with output.open("wb") as sink:
+                    summary = _score_to(sink, values, scorer, input_file, batch_size)
+        except (OSError, ValueError) as error:
+            raise fail(str(error)) from None
     typer.echo(_score_summary(summary), err=True)
 
 

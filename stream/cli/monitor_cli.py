@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from stream.cli.progress import StepProgress
 from stream.settings import get_settings
 
 if TYPE_CHECKING:
@@ -191,30 +192,38 @@ def evaluate_command(
         f"and thresholds from days {WARMUP_DAYS + TRAIN_DAYS}-{LIVE_START_DAY - 1}, live from day "
         f"{LIVE_START_DAY}"
     )
-    population, snapshot = simulate_population(config, snapshot_day=day)
-    model = train_reference(population, seed)
-    alarms = evaluate_no_drift(population, model, spec)
-    _print_false_alarms(alarms, spec.kind.value)
-    if reports_dir is not None:
-        reports_dir.mkdir(parents=True, exist_ok=True)
-        reports_io.write_file(alarms.reports, reports_dir / "no-drift.jsonl")
-    if snapshot is None:
-        raise _fail(f"no events on day {day} to start the shift from")
-    for share in concept_drift or []:
-        for maturity in maturity_days or [60.0, 14.0]:
-            _concept(population, model, day, share, spec, maturity)
-    for text in fault or []:
-        _fault(population, model, day, text, spec)
-    # Concept drift or faults alone: the default shifts are not rerun.
-    only_others = bool(concept_drift or fault) and not shift
-    for text, parsed in zip(texts, shifts, strict=True) if not only_others else []:
-        result = evaluate_shift(
-            population, snapshot, model, parsed.model_copy(update={"start_day": day}), spec
-        )
-        _print_shift(text, day, result)
+    # Steps on stderr with their times: the whole evaluation takes minutes.
+    with StepProgress() as step:
+        step(f"simulating {config.n_cards:,} cards over {config.n_days} days")
+        population, snapshot = simulate_population(config, snapshot_day=day)
+        step("training the reference model")
+        model = train_reference(population, seed)
+        step("no-drift run (false alarms)")
+        alarms = evaluate_no_drift(population, model, spec)
+        _print_false_alarms(alarms, spec.kind.value)
         if reports_dir is not None:
-            name = text.split("=")[0]
-            reports_io.write_file(result.reports, reports_dir / f"shift-{name}.jsonl")
+            reports_dir.mkdir(parents=True, exist_ok=True)
+            reports_io.write_file(alarms.reports, reports_dir / "no-drift.jsonl")
+        if snapshot is None:
+            raise _fail(f"no events on day {day} to start the shift from")
+        for share in concept_drift or []:
+            for maturity in maturity_days or [60.0, 14.0]:
+                step(f"concept drift {share} at {maturity:g}-day maturity")
+                _concept(population, model, day, share, spec, maturity)
+        for text in fault or []:
+            step(f"fault {text}")
+            _fault(population, model, day, text, spec)
+        # Concept drift or faults alone: the default shifts are not rerun.
+        only_others = bool(concept_drift or fault) and not shift
+        for text, parsed in zip(texts, shifts, strict=True) if not only_others else []:
+            step(f"shift {text}")
+            result = evaluate_shift(
+                population, snapshot, model, parsed.model_copy(update={"start_day": day}), spec
+            )
+            _print_shift(text, day, result)
+            if reports_dir is not None:
+                name = text.split("=")[0]
+                reports_io.write_file(result.reports, reports_dir / f"shift-{name}.jsonl")
 
 
 def _concept(

@@ -8,6 +8,7 @@ for plan changes, published on the control topic that every worker follows.
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -43,7 +44,16 @@ KeyFile = Annotated[
 ]
 Reason = Annotated[str, typer.Option(help="Why: goes into the change log")]
 Package = Annotated[str, typer.Argument(help="NAME:VERSION of a registered package")]
-Stage = Annotated[str, typer.Option(help="canary or champion")]
+
+
+class ApprovalStage(StrEnum):
+    """What an approval is for: shown as choices in --help, refused by the parser otherwise."""
+
+    CANARY = "canary"
+    CHAMPION = "champion"
+
+
+Stage = Annotated[ApprovalStage, typer.Option(help="What the approval is for")]
 Share = Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of cards the canary decides")]
 
 
@@ -143,11 +153,11 @@ def approve(
     package: Package,
     actor: Actor,
     key: KeyFile,
-    stage: Stage = "champion",
+    stage: Stage = ApprovalStage.CHAMPION,
     reason: Reason = "approved",
 ) -> None:
     """Approve a package for canary or champion (never your own)."""
-    _run(actor, key, "approve", package, reason, stage=stage)
+    _run(actor, key, "approve", package, reason, stage=stage.value)
 
 
 @registry_app.command()

@@ -17,8 +17,6 @@ from typing import Annotated
 import orjson
 import typer
 
-score_app = typer.Typer(help="Score transactions through a worker's online API.")
-
 
 def read_transactions(text: bytes) -> list[bytes]:
     """Each transaction's JSON bytes: the items of a JSON array, or the non-blank lines."""
@@ -47,7 +45,7 @@ def score_one(
     raise AssertionError("unreachable: the last attempt returns")
 
 
-@score_app.callback(invoke_without_command=True)
+# A plain command, not a Typer group: it takes no subcommand, so its help shows none.
 def score(
     source: Annotated[str, typer.Argument(help="A file of transactions, or - for stdin")],
     url: Annotated[str, typer.Option(help="The worker's web address")] = "http://127.0.0.1:6066",
@@ -57,7 +55,8 @@ def score(
     retries: Annotated[int, typer.Option(help="Retries of a 503 after its Retry-After")] = 5,
     timeout_s: Annotated[float, typer.Option(help="Seconds per request")] = 10.0,
 ) -> None:
-    """Print one JSON line per transaction: {"status": ..., "decision" | "error": ...}."""
+    """Score transactions through a worker's online API; prints one JSON line per transaction:
+    {"status": ..., "decision" | "error": ...}."""
     text = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     failed = 0
     for body in read_transactions(text):

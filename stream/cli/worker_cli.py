@@ -7,14 +7,11 @@ from pydantic import ValidationError
 
 from stream.settings import get_settings
 
-worker_app = typer.Typer(
-    help="Run the scoring stream worker.", invoke_without_command=True, no_args_is_help=False
-)
 
-
-@worker_app.callback()
+# A plain command, not a Typer group: it takes no subcommand, so its help shows none.
 def worker() -> None:
-    """Consume fraud.transactions.v1 and publish decisions, scoring logs and dead letters.
+    """Run the scoring stream worker: consume fraud.transactions.v1 and publish decisions,
+    scoring logs and dead letters.
 
     One process: validate, card and merchant state, micro-batched scoring. Configured by
     FRAUD_* variables (README, Configuration).

@@ -21,7 +21,8 @@ from tests.support.stream_setup import simulated_events, stream_setup
 from tests.support.stream_worker import StreamWorker
 from tests.support.topics import unique_topic
 
-pytestmark = pytest.mark.integration
+# Also the acceptance scenario "a replayed dead letter is decided once" (make acceptance).
+pytestmark = [pytest.mark.integration, pytest.mark.acceptance]
 
 SKEW_S = 2
 """The worker's and the replay's FRAUD_MAX_FUTURE_SKEW_S: an event dated AHEAD_S ahead is

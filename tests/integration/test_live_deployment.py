@@ -27,7 +27,8 @@ from tests.support.model_builds import build_small, small_world
 from tests.support.stream_setup import SIGNING_KEY, simulated_events, stream_setup
 from tests.support.stream_worker import StreamWorker
 
-pytestmark = pytest.mark.integration
+# Also the acceptance scenario "an operator can trace a decision" (make acceptance).
+pytestmark = [pytest.mark.integration, pytest.mark.acceptance]
 KEY = SIGNING_KEY.encode()
 
 

@@ -18,6 +18,8 @@ import numpy as np
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
+from stream.load.pacing import Record
+from stream.load.pacing import produce_paced as paced
 from stream.prompt_reading import take_available
 
 Events = list[tuple[bytes, bytes]]
@@ -71,18 +73,11 @@ def produce_paced(
     producer = Producer(
         {"bootstrap.servers": bootstrap, "linger.ms": 0, "partitioner": "murmur2_random"}
     )
-    # Connected and with the topic's metadata before the first record, as a running payment
-    # system would be: the clock starts with the traffic, not with this producer's setup.
-    producer.list_topics(topic, timeout=30)
-    start = time.monotonic()
-    for i, (key, value) in enumerate(events):
-        pause = start + i / rate - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-        sent_at[transaction_id_of(value)] = time.time()
-        producer.produce(topic, value, key)
-        producer.poll(0)
-    producer.flush(30)
+
+    def stamp(_: int, record: Record) -> None:
+        sent_at[transaction_id_of(record[1])] = time.time()
+
+    paced(producer, topic, events, rate, on_sent=stamp, flush_timeout_s=30)
 
 
 @dataclass

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.ops_tools import require_tool
+
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = (
     "FRAUD_SIGNING_KEY",
@@ -228,17 +230,14 @@ def test_the_image_carries_no_test_dependency() -> None:
             assert "testcontainers" not in path.read_text(encoding="utf-8"), path
 
 
-@pytest.mark.skipif(
-    shutil.which("docker-compose") is None,
-    reason="docker-compose not installed (Debian: apt-get install docker-compose)",
-)
 def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
+    docker_compose = require_tool("docker-compose")
     # Run on a copy beside a throw-away .env, so the user's own .env is neither needed nor read.
     for name in ("docker-compose.yml", ".env.example"):
         shutil.copy(REPO / name, tmp_path / name)
     (tmp_path / ".env").write_text("".join(f"{key}=x-{key.lower()}-value\n" for key in SECRETS))
     done = subprocess.run(
-        ["docker-compose", "--project-directory", str(tmp_path), "config", "--quiet"],
+        [docker_compose, "--project-directory", str(tmp_path), "config", "--quiet"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -1,0 +1,1 @@
+"""smoke suite: see tests/support/scale.py for its bounded and full forms."""

@@ -1,0 +1,1 @@
+"""stress suite: see tests/support/scale.py for its bounded and full forms."""
