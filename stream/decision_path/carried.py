@@ -2,25 +2,23 @@
 
 The decision goes out byte for byte as the caller was answered. Its scoring-log record was
 written at request time, before the record had an offset: the stage fills in where the record
-was read, marks it decided online, and — when the features it computes now for the record equal
-the ones the decision was made on (no other producer's record of the card or merchant slipped
-in between) — replaces the merchant view by the watermarks it summed, which offline
-recomputation can rebuild exactly (the request's own partition was read with the overlay, whose
-offsets were not known yet).
+was read and marks it decided online. The request read the merchant's partial of its own
+partition with the overlay (online transactions whose offsets were not known yet); when the
+stage's partial before the record has the same window totals (no other producer's record of
+the merchant slipped in between), the stage logs that partial's watermark for the partition, so
+offline recomputation rebuilds exactly what the decision summed. Otherwise the log keeps the
+watermark the request read from the table, without the overlay.
 """
 
 from __future__ import annotations
 
 import base64
-import math
 from typing import Any, NamedTuple
 
 import orjson
 
 from models.expectations import Violation
-from models.features import FEATURE_NAMES
-from stream.decision_path.merchant_view import Watermarks
-from stream.decision_path.online_seal import Carried
+from stream.decision_path.online_seal import CarriedAt
 
 
 class Emitted(NamedTuple):
@@ -34,12 +32,8 @@ class Emitted(NamedTuple):
     log: bytes
 
 
-def emitted(
-    carried: Carried,
-    source: tuple[str, int, int, bytes, int],
-    features: tuple[float, ...],
-    merchant_view: Watermarks,
-) -> Emitted:
+def emitted(applied: CarriedAt, source: tuple[str, int, int, bytes, int]) -> Emitted:
+    carried = applied.carried
     decision: dict[str, Any] = orjson.loads(carried.decision)
     log: dict[str, Any] = orjson.loads(carried.log)
     topic, partition, offset, key, timestamp_ms = source
@@ -51,9 +45,11 @@ def emitted(
         "timestamp_ms": timestamp_ms,
     }
     log["decided_online"] = True
-    logged = [log["features"].get(name) for name in FEATURE_NAMES]
-    if all(_same(a, b) for a, b in zip(logged, features, strict=True)):
-        log["merchant_view"] = [{"partition": p, "offset": o} for p, o in merchant_view]
+    if applied.own_watermark is not None:
+        seen = [s for s in log["merchant_view"] if s["partition"] != partition]
+        if applied.own_watermark >= 0:
+            seen.append({"partition": partition, "offset": applied.own_watermark})
+        log["merchant_view"] = sorted(seen, key=lambda s: int(s["partition"]))
     model = decision.get("model")
     timings = decision["timings"]
     return Emitted(
@@ -69,8 +65,3 @@ def emitted(
         ],
         orjson.dumps(log, option=orjson.OPT_UTC_Z),
     )
-
-
-def _same(logged: float | None, computed: float) -> bool:
-    # The log writes a missing value (NaN) as null.
-    return math.isnan(computed) if logged is None else logged == computed

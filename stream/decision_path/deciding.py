@@ -18,7 +18,7 @@ from stream.decision_path.carried import emitted
 from stream.decision_path.encoding import decision_json, scoring_log_json
 from stream.decision_path.live_plan import Champion, LivePlan
 from stream.decision_path.merchant_view import Watermarks
-from stream.decision_path.online_seal import Carried
+from stream.decision_path.online_seal import CarriedAt
 
 CHAMPION = DeploymentRole.CHAMPION.value
 CANARY = DeploymentRole.CANARY.value
@@ -42,7 +42,7 @@ class PendingEvent(NamedTuple):
     enriched_at: float
     txid_hash: int
     prior_decision: bytes | None  # a replay: the decision record its card state kept
-    carried: Carried | None = None  # decided online at request time: emitted as is
+    carried: CarriedAt | None = None  # decided online at request time: emitted as is
 
 
 class DecidedEvent(NamedTuple):
@@ -212,7 +212,7 @@ class BatchDecider:
     def _emit_carried(self, item: PendingEvent) -> DecidedEvent:
         assert item.carried is not None
         source = (self._input_topic, item.partition, item.offset, item.key, item.timestamp_ms)
-        out = emitted(item.carried, source, item.features, item.merchant_view)
+        out = emitted(item.carried, source)
         return DecidedEvent(
             key=item.key,
             outcome=out.outcome,
@@ -222,9 +222,9 @@ class BatchDecider:
             arrival_to_decision_ms=out.arrival_to_decision_ms,
             event_to_decision_ms=out.event_to_decision_ms,
             violations=out.violations,
-            decision=item.carried.decision,
+            decision=item.carried.carried.decision,
             log=out.log,
-            record=item.carried.record,
+            record=item.carried.carried.record,
         )
 
     def _decide_one(

@@ -46,6 +46,8 @@ class Enrichment(NamedTuple):
     replayed: bool  # the card state already held this transaction
     prior_decision: bytes | None  # what the card state recorded for it the first time
     txid_hash: int
+    # The merchant's partial of this partition as the features summed it (before this event)
+    own_partial: MerchantState
 
 
 class Enricher:
@@ -91,6 +93,7 @@ class Enricher:
             card.duplicate,
             card.state.decision_for(facts.txid_hash) if card.duplicate else None,
             facts.txid_hash,
+            own,
         )
 
     def peek(
@@ -120,13 +123,14 @@ class Enricher:
         merchant = merchant_view_features([own, *(s for _, s in others)], facts)
         return Enrichment(
             feature_vector(facts, card.features, merchant),
-            # The own partial's watermark before the overlay: the stage replaces it by the one
-            # it saw when it applies the record (see stage.py).
+            # The own partition's watermark before the overlay (its records' offsets are not
+            # known yet): the stage puts in the one it sums when it applies the record.
             seen_watermarks((partition, base), others),
             facts.event_ms,
             card.duplicate,
             card.state.decision_for(facts.txid_hash) if card.duplicate else None,
             facts.txid_hash,
+            own,
         )
 
     def _card_state(self, slot: tuple[int, bytes]) -> CardState:

@@ -19,7 +19,9 @@ import asyncio
 import time
 from typing import NamedTuple
 
-from models.features import facts_from_transaction
+import orjson
+
+from models.features import facts_from_transaction, window_sums
 from schemas import Transaction
 from stream.decision_path.api_publish import RequestPublisher
 from stream.decision_path.deciding import BatchDecider, PendingEvent
@@ -103,7 +105,7 @@ class OnlineDecider:
     def _decide_now(self, requests: list[Request]) -> list[Entry | Answer]:
         overlay, enricher = self._overlay, self._enricher
         waits: list[Entry | Answer | None] = []
-        pending: list[tuple[int, Request, Entry, PendingEvent]] = []
+        pending: list[tuple[int, Request, Entry, PendingEvent, bytes]] = []
         now = time.time()
         for index, (transaction, raw, partition) in enumerate(requests):
             facts = facts_from_transaction(transaction)
@@ -134,14 +136,15 @@ class OnlineDecider:
                 seen.prior_decision,
             )
             waits.append(None)
-            pending.append((index, Request(transaction, raw, partition), entry, event))
+            own_sums = orjson.dumps(list(window_sums(seen.own_partial, facts)))
+            pending.append((index, Request(transaction, raw, partition), entry, event, own_sums))
         try:
-            decided, _ = self._decider.decide([event for *_, event in pending])
+            decided, _ = self._decider.decide([p[3] for p in pending])
         except BaseException:
-            for _, _, entry, _ in pending:
+            for _, _, entry, *_ in pending:
                 overlay.remove(entry)
             raise
-        for (index, request, entry, _), made in zip(pending, decided, strict=True):
+        for (index, request, entry, _, own_sums), made in zip(pending, decided, strict=True):
             entry.decision = made.decision
             if made.record is None:
                 # The card state holds this transaction's decision: the stream has it already.
@@ -155,7 +158,7 @@ class OnlineDecider:
                 request.partition,
                 entry.card_key,
                 request.raw,
-                Carried(made.decision, made.record, made.log),
+                Carried(made.decision, made.record, made.log, own_sums),
             )
             self._publisher.publish(
                 entry.card_key, request.raw, request.partition, headers, entry.delivered

@@ -34,11 +34,14 @@ DEV_DECISION_KEY = b"fraudstream-dev-online-decision-key"
 
 class Carried(NamedTuple):
     """What the stream emits for a record decided online. orjson writes no raw newline, so the
-    three JSON documents travel newline-separated."""
+    JSON documents travel newline-separated."""
 
     decision: bytes  # the fraud.decisions.v1 value the caller was answered with
     record: bytes  # what the card state keeps of it (deciding.decision_record)
     log: bytes  # the fraud.scoring-log.v1 value, its `source` still to be filled in
+    # The window totals of the merchant's partial of the record's partition that the decision
+    # summed (overlay included), as a JSON array: the stage checks its own partial against it.
+    own_sums: bytes
 
     def encode(self) -> bytes:
         return b"\n".join(self)
@@ -46,7 +49,16 @@ class Carried(NamedTuple):
     @classmethod
     def decode(cls, payload: bytes) -> Carried | None:
         parts = payload.split(b"\n")
-        return cls(*parts) if len(parts) == 3 else None
+        return cls(*parts) if len(parts) == 4 else None
+
+
+class CarriedAt(NamedTuple):
+    """A verified carried decision, as the stage applies it."""
+
+    carried: Carried
+    # The watermark of the record's partition's merchant partial the stage holds before the
+    # record, when that partial has the totals the decision summed (None: it has not).
+    own_watermark: int | None
 
 
 class Forged(NamedTuple):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from models.features import TxFacts
 
@@ -37,6 +38,8 @@ class Overlay:
     def __init__(self) -> None:
         self._by_txid: dict[tuple[int, bytes, int], Entry] = {}
         self._by_card: dict[Slot, list[Entry]] = {}
+        # Per partition, as the merchant partials are: other partitions' entries count once
+        # applied, as the stream counts other partitions' partials as they stand.
         self._by_merchant: dict[Slot, list[Entry]] = {}
 
     def __len__(self) -> int:
@@ -65,18 +68,19 @@ class Overlay:
     def remove(self, entry: Entry) -> None:
         if self._by_txid.get((entry.partition, entry.card_key, entry.facts.txid_hash)) is entry:
             del self._by_txid[(entry.partition, entry.card_key, entry.facts.txid_hash)]
-        for index, slot in (
-            (self._by_card, (entry.partition, entry.card_key)),
-            (self._by_merchant, (entry.partition, entry.merchant_key)),
-        ):
-            entries = index.get(slot)
-            if entries is not None and entry in entries:
-                entries.remove(entry)
-                if not entries:
-                    del index[slot]
+        _drop(self._by_card, (entry.partition, entry.card_key), entry)
+        _drop(self._by_merchant, (entry.partition, entry.merchant_key), entry)
 
     def clear(self) -> None:
         """The partitions moved: their records are applied (and counted) elsewhere now."""
         self._by_txid.clear()
         self._by_card.clear()
         self._by_merchant.clear()
+
+
+def _drop(index: dict[Any, list[Entry]], slot: object, entry: Entry) -> None:
+    entries = index.get(slot)
+    if entries is not None and entry in entries:
+        entries.remove(entry)
+        if not entries:
+            del index[slot]

@@ -15,12 +15,15 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
+from models.features import MerchantState, facts_from_transaction, window_sums
 from schemas import DeadLetter, Decoder, SourceCoords, Transaction, encode_dead_letter
 from stream.decision_path.deciding import BatchDecider, PendingEvent
 from stream.decision_path.enrich import Enricher
 from stream.decision_path.intake import admit
 from stream.decision_path.metrics import StreamMetrics
-from stream.decision_path.online_seal import Carried, Forged, carried_decision
+from stream.decision_path.online_seal import CarriedAt, Forged, carried_decision
 from stream.decision_path.output import OutputProducer
 from stream.decision_path.overlay import Overlay
 from stream.settings import Settings
@@ -96,7 +99,9 @@ class DecisionStage:
         assert value is not None and key is not None  # a decoded record with the card id as key
         enriched = self.enricher.enrich(decoded, partition, offset)
         self._replays += enriched.replayed
-        carried = self._carried(headers, partition, key, value) if headers else None
+        carried = None
+        if headers:
+            carried = self._carried(headers, partition, key, value, decoded, enriched.own_partial)
         overlay = self._overlay
         if overlay:
             # The tables count it now (whoever produced it): the overlay must not count it twice.
@@ -120,7 +125,15 @@ class DecisionStage:
             )
         )
 
-    def _carried(self, headers: Any, partition: int, key: bytes, value: bytes) -> Carried | None:
+    def _carried(
+        self,
+        headers: Any,
+        partition: int,
+        key: bytes,
+        value: bytes,
+        transaction: Transaction,
+        own_partial: MerchantState,
+    ) -> CarriedAt | None:
         found = carried_decision(
             headers, self._decision_key, self._input_topic, partition, key, value
         )
@@ -132,7 +145,11 @@ class DecisionStage:
                 extra={"partition": partition, "reason": found.why},
             )
             return None
-        return found
+        if found is None:
+            return None
+        sums = window_sums(own_partial, facts_from_transaction(transaction))
+        same = list(sums) == orjson.loads(found.own_sums)
+        return CarriedAt(found, own_partial.watermark(partition) if same else None)
 
     def flush(self) -> None:
         """Decide the batch's events and send their outputs."""

@@ -109,7 +109,9 @@ def _same_card(count: int, seed: int = 11) -> list[tuple[bytes, bytes]]:
 
 
 def _carried() -> Carried:
-    return Carried(b'{"outcome":"APPROVE"}', b'["APPROVE",0.1,[],null,"h"]', b'{"features":{}}')
+    return Carried(
+        b'{"outcome":"APPROVE"}', b'["APPROVE",0.1,[],null,"h"]', b'{"features":{}}', b"[0,0,0,0]"
+    )
 
 
 def test_a_sealed_decision_verifies_only_on_the_record_it_was_made_for() -> None:
@@ -127,7 +129,7 @@ def test_a_sealed_decision_verifies_only_on_the_record_it_was_made_for() -> None
     assert isinstance(carried_decision(headers, b"x" * 32, TOPIC, 2, b"card", b"value"), Forged)
     assert isinstance(carried_decision(headers, None, TOPIC, 2, b"card", b"value"), Forged)
     # Another decision under a genuine seal does not verify.
-    swapped = [(DECISION_HEADER, Carried(b"{}", b"[]", b"{}").encode()), headers[1]]
+    swapped = [(DECISION_HEADER, Carried(b"{}", b"[]", b"{}", b"[]").encode()), headers[1]]
     assert isinstance(carried_decision(swapped, KEY, TOPIC, 2, b"card", b"value"), Forged)
 
 
@@ -201,6 +203,29 @@ def test_two_quick_requests_of_one_card_see_each_other(champion: Champion) -> No
         for *_, h in publisher.published
     ]
     assert [log["features"]["card_count_1h"] for log in logs] == [0.0, 1.0]
+
+
+def test_a_merchant_counts_the_online_transactions_of_its_partition(
+    champion: Champion,
+) -> None:
+    one, two = _same_card(2, seed=17)
+    # Another card of the same merchant, on the same partition.
+    other = json.loads(two[1])
+    other["card_id"] = "other-card"
+    built = in_memory_stage(champion)
+    publisher = FakePublisher()
+    online = _online(built, Overlay(), publisher)
+    requests = _requests([one], partition=0) + _requests(
+        [(b"other-card", orjson.dumps(other))], partition=0
+    )
+    asyncio.run(online.decide(requests))
+    counts = [
+        orjson.loads(Carried.decode(dict(h)[DECISION_HEADER]).log)["features"][  # type: ignore[union-attr]
+            "merchant_count_1h"
+        ]
+        for *_, h in publisher.published
+    ]
+    assert counts == [0.0, 1.0]
 
 
 def test_a_batch_sees_its_own_earlier_transactions(champion: Champion) -> None:
@@ -278,7 +303,7 @@ def _published_then_streamed(
     if tamper:
         decision = orjson.loads(answer.decision)
         decision["outcome"] = "APPROVE" if decision["outcome"] != "APPROVE" else "DECLINE"
-        forged = Carried(orjson.dumps(decision), b'["APPROVE",0.0,[],null,null]', b"{}")
+        forged = Carried(orjson.dumps(decision), b'["APPROVE",0.0,[],null,null]', b"{}", b"[]")
         headers = [(DECISION_HEADER, forged.encode()), headers[1]]
     stage_built.stage.begin_batch()
     stage_built.stage.take(value, key, partition, 17, 2_000_000_000_000, headers)
