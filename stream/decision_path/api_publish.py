@@ -5,13 +5,16 @@ only once its record (with the decision it carries) is acknowledged by every in-
 so an answered decision survives the worker. The stream's output producer must not wait for
 (or be flushed with) request traffic.
 
-Delivery reports run on the thread that polls: here the event loop's. While records are in
-flight a task polls every millisecond, so a report is seen within about one; idle, nothing polls.
+Delivery reports run on the thread that polls: here a thread of its own, blocked in librdkafka
+(without the GIL) until a report comes, which hands it to the event loop at once. Polling from
+the loop instead would mean a timer: a delay per report, or a wake-up every millisecond.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +23,7 @@ from confluent_kafka import KafkaError
 from stream.kafka_clients import new_producer
 from stream.settings import KafkaSecurity
 
-POLL_INTERVAL_S = 0.001
+POLL_TIMEOUT_S = 0.2  # how soon the reporting thread notices close()
 
 
 class RequestPublisher:
@@ -39,7 +42,8 @@ class RequestPublisher:
             },
             security,
         )
-        self._poller: asyncio.Task[None] | None = None
+        self._closing = threading.Event()
+        self._reporter: threading.Thread | None = None
 
     def prepare(self, timeout_s: float = 30.0) -> None:
         """Fetch the topic's metadata now, so the first request does not wait for it."""
@@ -56,11 +60,13 @@ class RequestPublisher:
         """Queue the record on the card's partition; `delivered` gets None once the broker
         acknowledged it, or why it was not written."""
 
+        loop = asyncio.get_running_loop()
+
         def on_delivery(error: KafkaError | None, _message: Any) -> None:
-            if not delivered.done():
-                delivered.set_result(
-                    None if error is None else f"the transaction was not published: {error}"
-                )
+            # On the reporting thread: the future belongs to the loop.
+            why = None if error is None else f"the transaction was not published: {error}"
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+                loop.call_soon_threadsafe(_settle, delivered, why)
 
         try:
             self._producer.produce(
@@ -74,19 +80,24 @@ class RequestPublisher:
         except BufferError as exc:
             delivered.set_result(f"the request producer's queue is full: {exc}")
             return
-        self._producer.poll(0)
-        if self._poller is None or self._poller.done():
-            self._poller = asyncio.get_running_loop().create_task(self._poll_while_in_flight())
+        if self._reporter is None:
+            self._reporter = threading.Thread(
+                target=self._serve_reports, name="api-delivery-reports", daemon=True
+            )
+            self._reporter.start()
 
-    async def _poll_while_in_flight(self) -> None:
-        while len(self._producer) > 0:
-            await asyncio.sleep(POLL_INTERVAL_S)
-            self._producer.poll(0)
-
-    def poll(self) -> None:
-        """Serve delivery reports now."""
-        self._producer.poll(0)
+    def _serve_reports(self) -> None:
+        while not self._closing.is_set():
+            self._producer.poll(POLL_TIMEOUT_S)
 
     def close(self, timeout_s: float = 5.0) -> int:
+        self._closing.set()
+        if self._reporter is not None:
+            self._reporter.join(POLL_TIMEOUT_S * 5)
         left: int = self._producer.flush(timeout_s)
         return left
+
+
+def _settle(delivered: asyncio.Future[str | None], why: str | None) -> None:
+    if not delivered.done():
+        delivered.set_result(why)

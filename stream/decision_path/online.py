@@ -16,6 +16,7 @@ again: the stream has it).
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import NamedTuple
 
@@ -68,13 +69,19 @@ class OnlineDecider:
         self._key = key
         self._timeout_s = timeout_s
         self._results = metrics.online_decisions
+        self._queued: list[tuple[list[Request], asyncio.Future[list[Entry | Answer]]]] = []
 
     async def decide(self, requests: list[Request]) -> list[Answer]:
         if self._key is None:
             return [Answer(None, NO_KEY, retry=False) for _ in requests]
-        # Synchronous up to the publish: no other request and no agent batch runs in between,
-        # so the state read, the decision and the overlay entry are one step.
-        waits = self._decide_now(requests)
+        loop = asyncio.get_running_loop()
+        decided: asyncio.Future[list[Entry | Answer]] = loop.create_future()
+        if not self._queued:
+            # Right after the callbacks ready now: the requests that arrived meanwhile (a busy
+            # loop queues many) are decided together, one model call; a lone one at once.
+            loop.call_soon(self._decide_queued)
+        self._queued.append((requests, decided))
+        waits = await decided
         deadline = asyncio.get_running_loop().time() + self._timeout_s
         answers = []
         for wait in waits:
@@ -96,11 +103,29 @@ class OnlineDecider:
             if failure is None:
                 answers.append(Answer(wait.decision))
             else:
-                self._overlay.remove(wait)
                 answers.append(Answer(None, failure))
         for answer in answers:
             self._results.labels("decided" if answer.decision else "unavailable").inc()
         return answers
+
+    def _decide_queued(self) -> None:
+        queued, self._queued = self._queued, []
+        try:
+            # Synchronous up to the publish: no other request and no agent batch runs in
+            # between, so the state reads, the decisions and the overlay entries are one step.
+            waits = self._decide_now([r for requests, _ in queued for r in requests])
+        except Exception as exc:
+            for _, decided in queued:
+                if not decided.done():
+                    decided.set_exception(exc)
+            return
+        start = 0
+        for requests, decided in queued:
+            # A request whose caller went away is decided and published all the same: a retry
+            # finds it.
+            if not decided.done():
+                decided.set_result(waits[start : start + len(requests)])
+            start += len(requests)
 
     def _decide_now(self, requests: list[Request]) -> list[Entry | Answer]:
         overlay, enricher = self._overlay, self._enricher
@@ -160,8 +185,18 @@ class OnlineDecider:
                 request.raw,
                 Carried(made.decision, made.record, made.log, own_sums),
             )
+            # A record not written is never applied: out of the overlay, even when its report
+            # comes after the request gave up waiting.
+            entry.delivered.add_done_callback(functools.partial(_forget_if_failed, overlay, entry))
             self._publisher.publish(
                 entry.card_key, request.raw, request.partition, headers, entry.delivered
             )
             waits[index] = entry
         return [wait for wait in waits if wait is not None]
+
+
+def _forget_if_failed(
+    overlay: Overlay, entry: Entry, delivered: asyncio.Future[str | None]
+) -> None:
+    if delivered.result() is not None:
+        overlay.remove(entry)

@@ -243,6 +243,30 @@ def test_a_batch_sees_its_own_earlier_transactions(champion: Champion) -> None:
     assert counts == [0.0, 1.0, 2.0]
 
 
+def test_concurrent_requests_are_decided_together_in_arrival_order(champion: Champion) -> None:
+    events = _same_card(3, seed=19)
+    built = in_memory_stage(champion)
+    publisher = FakePublisher()
+    online = _online(built, Overlay(), publisher)
+
+    async def together() -> list[list[bytes | None]]:
+        answers = await asyncio.gather(*(online.decide(_requests([e])) for e in events))
+        return [[a.decision for a in answer] for answer in answers]
+
+    answers = asyncio.run(together())
+    assert [Decision.model_validate_json(a or b"").transaction_id for (a,) in answers] == [
+        json.loads(v)["transaction_id"] for _, v in events
+    ]
+    assert [c.rows for c in built.stage.decider.last_calls] == [3]  # one model call
+    counts = [
+        orjson.loads(Carried.decode(dict(h)[DECISION_HEADER]).log)["features"][  # type: ignore[union-attr]
+            "card_count_1h"
+        ]
+        for *_, h in publisher.published
+    ]
+    assert counts == [0.0, 1.0, 2.0]
+
+
 def test_a_retry_gets_the_same_decision_and_is_published_once(champion: Champion) -> None:
     events = _same_card(1)
     built = in_memory_stage(champion)
