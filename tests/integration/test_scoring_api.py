@@ -486,3 +486,45 @@ def test_requests_during_a_model_switch(kafka_bootstrap: str, tmp_path: Path) ->
     # Decided by whichever model was live at request time; the stream emitted exactly that,
     # also for the requests it applied after the switch.
     _exactly_one_decision_each(decisions, answers)
+
+
+@pytest.mark.xfail(
+    reason="open: restarted at once after the SIGKILL, the worker fetched nothing from its "
+    "input partitions (read offsets null, no held-back warning) in 2 of 2 runs; with ~5 s "
+    "between the kill and the restart it replayed every record and emitted the answered "
+    "decisions (2 of 2). Cause not traced: the same immediate restart after streamed-only "
+    "input recovered",
+    strict=False,
+)
+def test_an_answered_decision_survives_the_owner_killed_right_after(
+    kafka_bootstrap: str, test_package: Path, tmp_path: Path
+) -> None:
+    setup = stream_setup(kafka_bootstrap, tmp_path / "var", test_package, "api-durable")
+    events = simulated_events(seed=61, limit=140)
+    worker = StreamWorker(setup.env, tmp_path / "data", tmp_path / "worker.log")
+    with _stopped_at_end(worker):
+        worker.start(timeout=120)
+        produce(kafka_bootstrap, setup.topic("transactions"), events[:100])
+        wait_for_records(kafka_bootstrap, setup.topic("decisions"), 100, 120)
+        body = b"[" + b",".join(v for _, v in events[100:]) + b"]"
+        items = orjson.loads(post(f"{worker.base_url}/v1/score:batch", body).body)
+        worker.stop(kill=True)  # at once: the agent may not have applied them yet
+        answers = {
+            Decision.model_validate(i["decision"]).transaction_id: Decision.model_validate(
+                i["decision"]
+            )
+            for i in items
+        }
+        assert len(answers) == 40, items
+        before = {
+            d.transaction_id
+            for d in (
+                Decision.model_validate_json(r.value or b"")
+                for r in read_to_end(kafka_bootstrap, setup.topic("decisions"))
+            )
+        } & set(answers)
+        worker.start(timeout=120)
+        decisions = wait_for_ids(kafka_bootstrap, setup.topic("decisions"), set(answers), _txid, 60)
+    print(f"answered 40, emitted before the kill: {len(before)}")
+    for answer in answers.values():
+        _assert_one_decision(decisions, answer)
