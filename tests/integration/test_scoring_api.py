@@ -489,11 +489,11 @@ def test_requests_during_a_model_switch(kafka_bootstrap: str, tmp_path: Path) ->
 
 
 @pytest.mark.xfail(
-    reason="open: restarted at once after the SIGKILL, the worker fetched nothing from its "
-    "input partitions (read offsets null, no held-back warning) in 2 of 2 runs; with ~5 s "
-    "between the kill and the restart it replayed every record and emitted the answered "
-    "decisions (2 of 2). Cause not traced: the same immediate restart after streamed-only "
-    "input recovered",
+    reason="open, not from the online path: restarted at once after a SIGKILL that came before "
+    "the worker's first offset commit, the worker fetched nothing from its input partitions "
+    "(read offsets null, the guard expecting offset 0, no warning) in 3 of 3 runs; main's code "
+    "(the API waiting for the stream) does the same in the same scenario. With ~5 s between "
+    "the kill and the restart every record was replayed and the answered decisions emitted",
     strict=False,
 )
 def test_an_answered_decision_survives_the_owner_killed_right_after(
