@@ -162,6 +162,12 @@ class ScoringLogRecord(Record):
         default=None,
         description="When each step of the decision happened; null in version-1 records",
     )
+    decided_online: bool = Field(
+        default=False,
+        description="True when POST /v1/score decided it at request time and the stream "
+        "emitted that decision as carried by the input record (no second model call); "
+        "`milestones` then count from the request's arrival, not from `source.timestamp_ms`",
+    )
 
     @model_validator(mode="after")
     def _fallback_is_explained(self) -> Self:

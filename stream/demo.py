@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -109,6 +110,12 @@ def run_demo(settings: Settings) -> None:
             "FRAUD_VAR_DIR": str(root / "var"),
             "FRAUD_MODEL_PACKAGE": str(package),
             "FRAUD_SIGNING_KEY": key,
+            # The demo's worker serves POST /v1/score: a key of this run unless one is set.
+            "FRAUD_API_DECISION_KEY": (
+                settings.api_decision_key.get_secret_value()
+                if settings.api_decision_key is not None
+                else secrets.token_urlsafe(32)
+            ),
             "FRAUD_MONITOR__WINDOW_KIND": "count",
             "FRAUD_MONITOR__WINDOW_EVENTS": "2000",
             "FRAUD_MONITOR__METRICS_PORT": "0",

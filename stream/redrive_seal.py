@@ -38,7 +38,14 @@ def seal(
     topic, original_partition, original_offset = original
     # Topic names cannot hold a NUL; the numbers are decimal: the message is unambiguous.
     claim = f"{original_partition}/{original_offset}/{attempt}/{partition}".encode()
-    message = b"\0".join((_DOMAIN, topic.encode(), claim, _digest(record_key), _digest(value)))
+    return domain_seal(key, _DOMAIN, topic.encode(), claim, digest(record_key), digest(value))
+
+
+def domain_seal(key: bytes, domain: bytes, *parts: bytes) -> bytes:
+    """Hex HMAC-SHA256 of `parts` under `key`, bound to `domain`: a seal made for one purpose
+    (a re-drive, an online decision) never verifies as another's, even under the same key.
+    Parts must hold no NUL (digests, decimal numbers, topic names)."""
+    message = b"\0".join((domain, *parts))
     return hmac.new(key, message, hashlib.sha256).hexdigest().encode()
 
 
@@ -80,6 +87,6 @@ def verified_provenance(
     return replace(claimed, redrive_of=None, redrive_attempt=0, unverified_redrive=True)
 
 
-def _digest(data: bytes | None) -> bytes:
+def digest(data: bytes | None) -> bytes:
     # A missing key or value is not the same as an empty one.
     return b"-" if data is None else hashlib.sha256(data).hexdigest().encode()

@@ -185,11 +185,22 @@ class Settings(BaseSettings):
         default=2_000,
         ge=10,
         le=60_000,
-        description="How long POST /v1/score waits for the stream's decision before answering "
-        "503 (the transaction was published: retry it to get its recorded decision)",
+        description="How long POST /v1/score waits for the broker to acknowledge the decided "
+        "transaction before answering 503 (retry it: a retry gets the same decision)",
     )
     api_max_batch: int = Field(
         default=100, ge=1, le=10_000, description="Most transactions in one POST /v1/score:batch"
+    )
+    # Its own key, not the audit's re-drive key: whoever holds one must not be able to make
+    # the other's seals (a worker could hide inputs from the audit; the audit could plant
+    # decisions). One per cluster: the worker that applies a record may not be the one that
+    # decided it (a rebalance, a restart).
+    api_decision_key: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Seals the decisions POST /v1/score made, carried on the published input "
+        "(HMAC-SHA256), the same on every worker of the group; unset: the online API answers "
+        "503 (with FRAUD_ALLOW_DEV_SIGNING_KEY=true, a public development key is used)",
     )
     api_noop_endpoint: bool = Field(
         default=False,

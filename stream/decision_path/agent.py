@@ -65,6 +65,7 @@ def attach_decision_agent(
                     message.partition,
                     message.offset,
                     round(message.timestamp * 1000),
+                    message.headers,
                 )
             stage.flush()
             for event in batch:

@@ -14,9 +14,11 @@ from models.expectations import Violation
 from models.features import FEATURE_NAMES, FEATURE_SET_VERSION
 from schemas import DeploymentRole, FallbackReason, ModelRef, Transaction, decision_id_for
 from schemas.codec import raw_sha256
+from stream.decision_path.carried import emitted
 from stream.decision_path.encoding import decision_json, scoring_log_json
 from stream.decision_path.live_plan import Champion, LivePlan
 from stream.decision_path.merchant_view import Watermarks
+from stream.decision_path.online_seal import CarriedAt
 
 CHAMPION = DeploymentRole.CHAMPION.value
 CANARY = DeploymentRole.CANARY.value
@@ -40,6 +42,7 @@ class PendingEvent(NamedTuple):
     enriched_at: float
     txid_hash: int
     prior_decision: bytes | None  # a replay: the decision record its card state kept
+    carried: CarriedAt | None = None  # decided online at request time: emitted as is
 
 
 class DecidedEvent(NamedTuple):
@@ -122,16 +125,27 @@ class BatchDecider:
         started_ms = started * 1000.0
         priors = self._priors(plan, batch)
         copies = _copies_of_earlier(batch, priors)
+        # Decided online at request time: the caller has that answer, so no model call now.
+        carried = {
+            i
+            for i, item in enumerate(batch)
+            if item.carried is not None and i not in priors and i not in copies
+        }
         in_time = [
             i
             for i, item in enumerate(batch)
             if started_ms - item.timestamp_ms <= self._budget_ms
             and i not in priors
             and i not in copies
+            and i not in carried
         ]
         # A canary card's replays and late events are the canary's too, not the champion's.
         on_canary = (
-            {i for i in range(len(batch)) if i not in priors and plan.canary_decides(batch[i].key)}
+            {
+                i
+                for i in range(len(batch))
+                if i not in priors and i not in carried and plan.canary_decides(batch[i].key)
+            }
             if plan.canary is not None
             else set()
         )
@@ -156,6 +170,9 @@ class BatchDecider:
         decided_at = datetime.fromtimestamp(scored_at, UTC)
         decided: list[DecidedEvent] = []
         for i, item in enumerate(batch):
+            if i in carried:
+                decided.append(self._emit_carried(item))
+                continue
             prior = priors.get(i)
             first = copies.get(i)
             if first is not None:
@@ -191,6 +208,24 @@ class BatchDecider:
             if plan.decides_with(prior.content_hash):
                 priors[i] = prior
         return priors
+
+    def _emit_carried(self, item: PendingEvent) -> DecidedEvent:
+        assert item.carried is not None
+        source = (self._input_topic, item.partition, item.offset, item.key, item.timestamp_ms)
+        out = emitted(item.carried, source)
+        return DecidedEvent(
+            key=item.key,
+            outcome=out.outcome,
+            fallback_reason=out.fallback_reason,
+            model_version=out.model_version,
+            role=out.role,
+            arrival_to_decision_ms=out.arrival_to_decision_ms,
+            event_to_decision_ms=out.event_to_decision_ms,
+            violations=out.violations,
+            decision=item.carried.carried.decision,
+            log=out.log,
+            record=item.carried.carried.record,
+        )
 
     def _decide_one(
         self,

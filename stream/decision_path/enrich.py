@@ -24,6 +24,7 @@ from typing import NamedTuple
 from models.features import (
     CardState,
     MerchantState,
+    TxFacts,
     apply_to_partial,
     card_step,
     facts_from_transaction,
@@ -32,6 +33,7 @@ from models.features import (
 )
 from schemas import Transaction
 from stream.decision_path.merchant_view import MerchantView, Watermarks, seen_watermarks
+from stream.decision_path.overlay import Overlay
 from stream.engine.state_stores import PartitionedState
 
 HELD_WRITES = 20_000
@@ -44,6 +46,8 @@ class Enrichment(NamedTuple):
     replayed: bool  # the card state already held this transaction
     prior_decision: bytes | None  # what the card state recorded for it the first time
     txid_hash: int
+    # The merchant's partial of this partition as the features summed it (before this event)
+    own_partial: MerchantState
 
 
 class Enricher:
@@ -67,22 +71,13 @@ class Enricher:
         facts = facts_from_transaction(transaction)
         card_key = transaction.card_id.encode()
         card_slot = (partition, card_key)
-        state = self._unwritten.get(card_slot)
-        if state is None:
-            state = self._card_cache.get(card_slot)
-        if state is None:
-            blob = self._cards.get(partition, card_key)
-            state = CardState.decode(blob) if blob is not None else CardState.empty()
-        card = card_step(state, facts, offset)
+        card = card_step(self._card_state(card_slot), facts, offset)
         self._unwritten[card_slot] = card.state
         self._card_cache[card_slot] = card.state
 
         merchant_key = transaction.merchant_id.encode()
         merchant_slot = (partition, merchant_key)
-        own = self._partial_cache.get(merchant_slot)
-        if own is None:
-            blob = self._partials.get(partition, merchant_key)
-            own = MerchantState.decode(blob) if blob is not None else MerchantState.empty()
+        own = self._partial(merchant_slot)
         others = self._view.others(merchant_key, partition)
         merchant = merchant_view_features([own, *(state for _, state in others)], facts)
         # The card state knows the offset that first applied a replayed transaction: the
@@ -98,7 +93,61 @@ class Enricher:
             card.duplicate,
             card.state.decision_for(facts.txid_hash) if card.duplicate else None,
             facts.txid_hash,
+            own,
         )
+
+    def peek(
+        self,
+        facts: TxFacts,
+        partition: int,
+        card_key: bytes,
+        merchant_key: bytes,
+        overlay: Overlay,
+    ) -> Enrichment:
+        """What `enrich` would compute for this transaction now, writing nothing: the tables'
+        states (the same lookups), plus the overlay's transactions of the card and merchant
+        (decided online, not applied yet), applied in order on copies. `replayed` and
+        `prior_decision` say whether the card state already holds the transaction."""
+        state = self._card_state((partition, card_key))
+        for earlier in overlay.card_facts(partition, card_key):
+            state = card_step(state, earlier, -1).state
+        card = card_step(state, facts, -1)
+        base = self._partial((partition, merchant_key))
+        own = base
+        # Only this copy sees these offsets: above the partial's watermark, so each applies.
+        provisional = base.watermark(partition)
+        for earlier in overlay.merchant_facts(partition, merchant_key):
+            provisional += 1
+            own = apply_to_partial(own, earlier, partition, provisional) or own
+        others = self._view.others(merchant_key, partition)
+        merchant = merchant_view_features([own, *(s for _, s in others)], facts)
+        return Enrichment(
+            feature_vector(facts, card.features, merchant),
+            # The own partition's watermark before the overlay (its records' offsets are not
+            # known yet): the stage puts in the one it sums when it applies the record.
+            seen_watermarks((partition, base), others),
+            facts.event_ms,
+            card.duplicate,
+            card.state.decision_for(facts.txid_hash) if card.duplicate else None,
+            facts.txid_hash,
+            own,
+        )
+
+    def _card_state(self, slot: tuple[int, bytes]) -> CardState:
+        state = self._unwritten.get(slot)
+        if state is None:
+            state = self._card_cache.get(slot)
+        if state is None:
+            blob = self._cards.get(*slot)
+            state = CardState.decode(blob) if blob is not None else CardState.empty()
+        return state
+
+    def _partial(self, slot: tuple[int, bytes]) -> MerchantState:
+        own = self._partial_cache.get(slot)
+        if own is None:
+            blob = self._partials.get(*slot)
+            own = MerchantState.decode(blob) if blob is not None else MerchantState.empty()
+        return own
 
     def record_decisions(self, decided: Iterable[tuple[int, bytes, int, bytes | None]]) -> None:
         """(partition, card key, txid digest, decision record or None) in batch order: record

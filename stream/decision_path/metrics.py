@@ -114,6 +114,18 @@ class StreamMetrics:
             ["role", "name", "version"],
             registry=r,
         )
+        self.online_decisions = Counter(
+            "fraud_online_decisions",
+            "Transactions POST /v1/score decided at request time, by how the request ended",
+            ["result"],
+            registry=r,
+        )
+        self.rejected_decision_seals = Counter(
+            "fraud_rejected_online_decision_seals",
+            "Inputs claiming an online decision whose seal did not verify (decided normally)",
+            ["reason"],
+            registry=r,
+        )
         self.plan_version = Gauge(
             "fraud_deployment_plan_version",
             "The live deployment plan this worker applies",

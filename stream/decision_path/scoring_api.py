@@ -1,12 +1,12 @@
 """Online scoring: POST /v1/score and /v1/score:batch on the worker's web server.
 
 A request is validated here by the stream's own decoder (an invalid body gets the category and
-detail its dead letter would carry), passed on to the worker that owns the card's partition,
-and published there to the input topic. The agent decides it as one more event of the card:
-same state, features, model, budget and fallback; the decision, scoring log and card-state
-changelog are sent, and the offset committed, exactly as for a streamed transaction. The
-request is answered with that decision record. A transaction already decided (a retry) is
-answered with its recorded decision (docs/decision-path.md, "One transaction, one decision").
+detail its dead letter would carry) and passed on to the worker that owns the card's partition.
+The owner decides it at once, as the stream would (online.py: same state, features, models,
+budget and fallback), publishes it to the input topic with that decision sealed on it, and
+answers once the broker acknowledged the record; the stream then emits exactly that decision.
+A transaction already decided (a retry) is answered with its decision
+(docs/decision-path.md, "Online requests").
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ import orjson
 from aiohttp import web
 
 from schemas import DeadLetter, Decoder, SourceCoords, Transaction
-from stream.decision_path.answers import Answer, DecisionWaiters
-from stream.decision_path.api_publish import RequestPublisher
 from stream.decision_path.api_routing import ROUTED_HEADER, Forwarder, Owners, card_partition
+from stream.decision_path.online import OnlineDecider, Request
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +62,9 @@ class ScoringApi:
         partitions: int,
         max_event_bytes: int,
         max_batch: int,
-        timeout_s: float,
         owners: Owners,
         forwarder: Forwarder,
-        publisher: RequestPublisher,
-        waiters: DecisionWaiters,
+        online: OnlineDecider,
         is_ready: Callable[[], tuple[bool, str]],
     ) -> None:
         self._decoder = decoder
@@ -75,11 +72,9 @@ class ScoringApi:
         self._partitions = partitions
         self._max_bytes = max_event_bytes
         self._max_batch = max_batch
-        self._timeout_s = timeout_s
         self._owners = owners
         self._forwarder = forwarder
-        self._publisher = publisher
-        self._waiters = waiters
+        self._online = online
         self._is_ready = is_ready
 
     def register(self, web_app: web.Application, noop: bool) -> None:
@@ -171,42 +166,27 @@ class ScoringApi:
         return owner
 
     async def _decide_here(self, requests: list[tuple[Transaction, bytes, int]]) -> list[Result]:
-        """Publish each transaction to its partition and wait for the stream's decisions."""
-        if not requests:
-            return []
-        waiting: list[asyncio.Future[Answer] | None] = []
+        """Decide the transactions of cards this worker owns, now (one decider call)."""
+        results: list[Result | None] = []
+        here: list[Request] = []
         for transaction, raw, partition in requests:
-            if not self._owners.consuming(partition):
-                waiting.append(None)
-                continue
-            future = self._waiters.expect(transaction.transaction_id)
-            self._publisher.publish(transaction.card_id.encode(), raw, partition, future)
-            waiting.append(future)
-        results = []
-        deadline = asyncio.get_running_loop().time() + self._timeout_s
-        for (transaction, _, _), pending in zip(requests, waiting, strict=True):
-            if pending is None:
-                results.append(unavailable("the card's partition is moving to another worker"))
-                continue
-            left = max(deadline - asyncio.get_running_loop().time(), 0.0)
-            try:
-                answer = await asyncio.wait_for(asyncio.shield(pending), left)
-            except TimeoutError:
-                answer = None
-            finally:
-                self._waiters.forget(transaction.transaction_id, pending)
-            if answer is None:
-                results.append(
-                    unavailable(
-                        f"no decision within {self._timeout_s:g} s; the transaction was "
-                        "published and will be decided: retry it for its recorded decision"
-                    )
-                )
-            elif answer.decision is None:
-                results.append(unavailable(answer.unavailable or "no decision"))
+            if self._owners.consuming(partition):
+                here.append(Request(transaction, raw, partition))
+                results.append(None)
             else:
-                results.append(Result(200, answer.decision))
-        return results
+                results.append(unavailable("the card's partition is moving to another worker"))
+        answers = iter(await self._online.decide(here) if here else [])
+        decided = []
+        for result in results:
+            if result is None:
+                answer = next(answers)
+                if answer.decision is not None:
+                    result = Result(200, answer.decision)
+                else:
+                    reason = {"error": "unavailable", "detail": answer.unavailable}
+                    result = Result(503, reason, retry=answer.retry)
+            decided.append(result)
+        return decided
 
     async def _relay(self, url: str, body: bytes, request: web.Request) -> web.StreamResponse:
         try:

@@ -15,13 +15,17 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
+from models.features import MerchantState, facts_from_transaction, window_sums
 from schemas import DeadLetter, Decoder, SourceCoords, Transaction, encode_dead_letter
-from stream.decision_path.answers import DecisionWaiters
 from stream.decision_path.deciding import BatchDecider, PendingEvent
 from stream.decision_path.enrich import Enricher
 from stream.decision_path.intake import admit
 from stream.decision_path.metrics import StreamMetrics
+from stream.decision_path.online_seal import CarriedAt, Forged, carried_decision
 from stream.decision_path.output import OutputProducer
+from stream.decision_path.overlay import Overlay
 from stream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,18 +40,21 @@ class DecisionStage:
         decider: BatchDecider,
         output: OutputProducer,
         metrics: StreamMetrics,
-        waiters: DecisionWaiters | None = None,
+        overlay: Overlay | None = None,
+        decision_key: bytes | None = None,
     ) -> None:
         self._input_topic = settings.topics.transactions
         self._dead_letter_topic = settings.topics.dead_letters
         self._decisions_topic = settings.topics.decisions
         self._log_topic = settings.topics.scoring_log
         self._decoder = decoder
-        self._enricher = enricher
+        self.enricher = enricher
         self.decider = decider
         self._output = output
         self._metrics = metrics
-        self._waiters = waiters
+        # Online decisions: the ones not applied yet, and the key their seals verify under.
+        self._overlay = overlay
+        self._decision_key = decision_key
         self.pending: list[PendingEvent] = []
         self._now = datetime.now(UTC)
         self._events_in = 0
@@ -79,6 +86,7 @@ class DecisionStage:
         partition: int,
         offset: int,
         timestamp_ms: int,
+        headers: Any = None,
     ) -> None:
         """One input record: a dead letter sent at once, or an event for the batch."""
         received_at = time.time()
@@ -89,8 +97,15 @@ class DecisionStage:
             self._dead_letter(decoded)
             return
         assert value is not None and key is not None  # a decoded record with the card id as key
-        enriched = self._enricher.enrich(decoded, partition, offset)
+        enriched = self.enricher.enrich(decoded, partition, offset)
         self._replays += enriched.replayed
+        carried = None
+        if headers:
+            carried = self._carried(headers, partition, key, value, decoded, enriched.own_partial)
+        overlay = self._overlay
+        if overlay:
+            # The tables count it now (whoever produced it): the overlay must not count it twice.
+            overlay.applied(partition, key, enriched.txid_hash)
         self.pending.append(
             PendingEvent(
                 decoded,
@@ -106,20 +121,47 @@ class DecisionStage:
                 time.time(),
                 enriched.txid_hash,
                 enriched.prior_decision,
+                carried,
             )
         )
+
+    def _carried(
+        self,
+        headers: Any,
+        partition: int,
+        key: bytes,
+        value: bytes,
+        transaction: Transaction,
+        own_partial: MerchantState,
+    ) -> CarriedAt | None:
+        found = carried_decision(
+            headers, self._decision_key, self._input_topic, partition, key, value
+        )
+        if isinstance(found, Forged):
+            # Decided normally instead: a producer cannot choose its own decision.
+            self._metrics.rejected_decision_seals.labels(found.why).inc()
+            log.warning(
+                "ignored an online decision whose seal does not verify",
+                extra={"partition": partition, "reason": found.why},
+            )
+            return None
+        if found is None:
+            return None
+        sums = window_sums(own_partial, facts_from_transaction(transaction))
+        same = list(sums) == orjson.loads(found.own_sums)
+        return CarriedAt(found, own_partial.watermark(partition) if same else None)
 
     def flush(self) -> None:
         """Decide the batch's events and send their outputs."""
         self._count_inputs()
-        self._enricher.write_pending()
+        self.enricher.write_pending()
         if not self.pending:
             return
         batch, self.pending = self.pending, []
         decided, scoring_us = self.decider.decide(batch)
         # The card states, with the decisions recorded, go out before the decisions: a replay
         # must find the decision it would otherwise contradict.
-        self._enricher.record_decisions(
+        self.enricher.record_decisions(
             (item.partition, item.key, item.txid_hash, event.record)
             for item, event in zip(batch, decided, strict=True)
         )
@@ -128,13 +170,6 @@ class DecisionStage:
         for event in decided:
             send(decisions_topic, event.key, event.decision)
             send(log_topic, event.key, event.log)
-        if self._waiters:
-            # Answered once sent: the decision is queued in the producer that delivers it
-            # before the input offset is committed, as every streamed decision is.
-            self._waiters.resolve(
-                (item.transaction.transaction_id, event.decision)
-                for item, event in zip(batch, decided, strict=True)
-            )
         self._record(batch, decided, scoring_us)
 
     def _record(self, batch: list[PendingEvent], decided: list[Any], scoring_us: float) -> None:

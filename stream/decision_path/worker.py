@@ -20,7 +20,6 @@ from models.scoring import open_package
 from schemas import examples
 from stream.commit_watch import CommitWatch
 from stream.decision_path.agent import attach_decision_agent, input_topic
-from stream.decision_path.answers import DecisionWaiters
 from stream.decision_path.api_publish import RequestPublisher
 from stream.decision_path.api_routing import Forwarder, Owners
 from stream.decision_path.app import create_app
@@ -30,7 +29,10 @@ from stream.decision_path.handover import data_dir_held
 from stream.decision_path.intake import input_decoder
 from stream.decision_path.merchant_view import MerchantView, PartialsReplica
 from stream.decision_path.metrics import StreamMetrics
+from stream.decision_path.online import OnlineDecider
+from stream.decision_path.online_seal import decision_key
 from stream.decision_path.output import OutputProducer
+from stream.decision_path.overlay import Overlay
 from stream.decision_path.readiness import ReadyClock
 from stream.decision_path.scoring_api import ScoringApi
 from stream.decision_path.stage import DecisionStage
@@ -165,7 +167,10 @@ def build_worker(settings: Settings) -> Worker:
     apply_current_plan(settings, applier)
     follower = PlanFollower(settings, applier)
     enricher = Enricher(cards, partials, view)
-    waiters = DecisionWaiters()
+    overlay = Overlay()
+    online_key = decision_key(settings)
+    if online_key is None:
+        log.warning("FRAUD_API_DECISION_KEY is not set: POST /v1/score answers 503")
     stage = DecisionStage(
         settings,
         input_decoder(settings, settings.worker_id),
@@ -173,19 +178,18 @@ def build_worker(settings: Settings) -> Worker:
         decider,
         output,
         metrics,
-        waiters,
+        overlay,
+        online_key,
     )
 
     async def partitions_changed(*_: Any, **__: Any) -> None:
         # Recovery rewrites the tables of newly assigned partitions: cached states may be old.
         enricher.forget()
+        # Records decided online and not applied here are applied (counted) by their
+        # partition's owner now, or again by this worker after its recovery.
+        overlay.clear()
 
-    async def partitions_revoked(*args: Any, **kwargs: Any) -> None:
-        await partitions_changed()
-        # Their records may now be decided by another worker: the requests get 503 and retry.
-        waiters.release_all("the card's partition was reassigned (a rebalance)")
-
-    app.on_partitions_revoked.connect(partitions_revoked)
+    app.on_partitions_revoked.connect(partitions_changed)
     app.on_partitions_assigned.connect(partitions_changed)
     topics = settings.topics
     output.prepare([topics.decisions, topics.scoring_log, topics.dead_letters])
@@ -194,11 +198,6 @@ def build_worker(settings: Settings) -> Worker:
         settings.kafka_bootstrap, f"{client_id}-api", topics.transactions, settings.kafka
     )
     publisher.prepare()
-
-    async def serve_publish_reports() -> None:
-        publisher.poll()
-
-    app.timer(interval=0.1)(serve_publish_reports)
     warm_up(settings, decider)
     source = input_topic(app, settings.topics.transactions, settings.partitions)
     attach_decision_agent(app, source, stage, output, settings.max_batch)
@@ -264,11 +263,17 @@ def build_worker(settings: Settings) -> Worker:
         settings.partitions,
         settings.max_event_bytes,
         settings.api_max_batch,
-        settings.api_timeout_ms / 1000,
         Owners(app, CARD_STATE_TABLE, topics.transactions),
         Forwarder(settings.worker_id, timeout_s=settings.api_timeout_ms / 1000 + 1.0),
-        publisher,
-        waiters,
+        OnlineDecider(
+            enricher,
+            decider,
+            overlay,
+            publisher,
+            online_key,
+            settings.api_timeout_ms / 1000,
+            metrics,
+        ),
         is_ready,
     ).register(web_app, noop=settings.api_noop_endpoint)
     token = settings.web_token

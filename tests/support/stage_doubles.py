@@ -11,6 +11,7 @@ from stream.decision_path.enrich import Enricher
 from stream.decision_path.intake import input_decoder
 from stream.decision_path.merchant_view import MerchantView
 from stream.decision_path.metrics import StreamMetrics
+from stream.decision_path.overlay import Overlay
 from stream.decision_path.stage import DecisionStage
 from stream.engine.state_stores import DictStore
 from stream.settings import Settings
@@ -44,6 +45,8 @@ def in_memory_stage(
     partials: DictStore | None = None,
     budget_ms: float = 50.0,
     worker_id: str = "test-worker",
+    overlay: Overlay | None = None,
+    decision_key: bytes | None = None,
 ) -> InMemoryStage:
     output, metrics, view = CollectedOutput(), StreamMetrics(), MerchantView(4)
     stage = DecisionStage(
@@ -53,5 +56,7 @@ def in_memory_stage(
         BatchDecider(deciding, FallbackMode.RULES_ONLY, budget_ms, SETTINGS.topics.transactions),
         output,  # type: ignore[arg-type]
         metrics,
+        overlay,
+        decision_key,
     )
     return InMemoryStage(stage, output, metrics, view)

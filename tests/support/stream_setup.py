@@ -52,6 +52,9 @@ class StreamSetup:
         )
 
 
+API_DECISION_KEY = "test-online-decision-key"
+
+
 def stream_setup(
     bootstrap: str, var_dir: Path, package: Path | None, label: str, **overrides: Any
 ) -> StreamSetup:
@@ -68,6 +71,8 @@ def stream_setup(
         # Tests replay hours of simulated traffic in seconds: no event may miss the budget.
         "FRAUD_LATENCY_BUDGET_MS": str(3_600_000),
         "FRAUD_LOG_LEVEL": "INFO",
+        # One key for the group's workers: online decisions are sealed with it (POST /v1/score).
+        "FRAUD_API_DECISION_KEY": API_DECISION_KEY,
         **{f"FRAUD_TOPICS__{field.upper()}": name for field, name in topics.items()},
     }
     if package is not None:

@@ -20,6 +20,7 @@ SECRETS = (
     "FRAUD_SIGNING_KEY",
     "FRAUD_WEB_TOKEN",
     "FRAUD_AUDIT__REDRIVE_KEY",
+    "FRAUD_API_DECISION_KEY",
     "GRAFANA_ADMIN_PASSWORD",
 )
 FRAUDSTREAM = ("model-build", "worker-1", "worker-2", "monitor", "audit")
