@@ -28,7 +28,7 @@ Default thresholds (schemas.drift.AlertThresholds; all configurable) and why:
 
 from __future__ import annotations
 
-from schemas.drift import AlertSeverity, DriftAlert, DriftStatistic
+from schemas.drift import AlertSeverity, AlertThresholds, DriftAlert, DriftStatistic
 
 
 def grade(value: float | None, minor: float, major: float) -> AlertSeverity | None:
@@ -57,6 +57,38 @@ def alert(
         subject=subject,
         statistic=statistic,
     )
+
+
+# Each graded statistic's (minor, major) fields in AlertThresholds.
+THRESHOLD_FIELDS = {
+    DriftStatistic.PSI: ("psi_minor", "psi_major"),
+    DriftStatistic.TOTAL_VARIATION: ("total_variation_minor", "total_variation_major"),
+    DriftStatistic.UNSEEN_SHARE: ("unseen_share_minor", "unseen_share_major"),
+    DriftStatistic.MISSING_RATE: ("missing_rate_minor", "missing_rate_major"),
+    DriftStatistic.PR_AUC_DROP: ("pr_auc_drop_minor", "pr_auc_drop_major"),
+    DriftStatistic.LOCATION_Z: ("location_z_minor", "location_z_major"),
+    DriftStatistic.CUSUM: ("cusum_minor", "cusum_major"),
+    DriftStatistic.RECALL_DROP: ("recall_drop_minor", "recall_drop_major"),
+    DriftStatistic.NULL_RATE: ("null_rate_minor", "null_rate_major"),
+    DriftStatistic.TOP_SHARE: ("top_share_minor", "top_share_major"),
+}
+
+
+def minor_threshold(statistic: DriftStatistic, thresholds: AlertThresholds) -> float:
+    return float(getattr(thresholds, THRESHOLD_FIELDS[statistic][0]))
+
+
+def graded(
+    subject: str, statistic: DriftStatistic, value: float | None, thresholds: AlertThresholds
+) -> list[DriftAlert]:
+    """The alert `value` raises under the configured thresholds of `statistic`, if any."""
+    minor_name, major_name = THRESHOLD_FIELDS[statistic]
+    minor, major = getattr(thresholds, minor_name), getattr(thresholds, major_name)
+    severity = grade(value, minor, major)
+    if severity is None or value is None:
+        return []
+    threshold = major if severity is AlertSeverity.CRITICAL else minor
+    return [alert(subject, statistic, severity, value, threshold)]
 
 
 SEVERITY_RANK = {AlertSeverity.INFO: 0, AlertSeverity.WARNING: 1, AlertSeverity.CRITICAL: 2}

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from models.drift.alerts import SEVERITY_RANK, alert, grade
+from models.drift.alerts import SEVERITY_RANK, alert, grade, graded, minor_threshold
 from models.drift.arrivals import wilson
 from models.drift.location import (
     LocationHistory,
@@ -81,17 +81,17 @@ def feature_drift(
     )
 
     if not exempt:
-        alerts.extend(_graded(profile.name, primary, stats[primary], thresholds))
+        alerts.extend(graded(profile.name, primary, stats[primary], thresholds))
         if shift is not None:
             alerts.extend(_location_alerts(profile.name, shift, floor, history, thresholds))
-        alerts.extend(_graded(profile.name, DriftStatistic.CUSUM, creep, thresholds))
+        alerts.extend(graded(profile.name, DriftStatistic.CUSUM, creep, thresholds))
         if enough and unseen_share is not None:
             alerts.extend(
-                _graded(profile.name, DriftStatistic.UNSEEN_SHARE, unseen_share, thresholds)
+                graded(profile.name, DriftStatistic.UNSEEN_SHARE, unseen_share, thresholds)
             )
         if total >= thresholds.min_events and missing_live is not None:
             moved = abs(missing_live - profile.missing_rate)
-            alerts.extend(_graded(profile.name, DriftStatistic.MISSING_RATE, moved, thresholds))
+            alerts.extend(graded(profile.name, DriftStatistic.MISSING_RATE, moved, thresholds))
     worst = max(alerts, key=lambda a: SEVERITY_RANK[a.severity], default=None)
     drift = FeatureDrift(
         feature=profile.name,
@@ -101,7 +101,7 @@ def feature_drift(
         missing_rate_live=missing_live,
         missing_rate_reference=profile.missing_rate,
         alert_statistic=worst.statistic if worst and worst.statistic else primary,
-        threshold=worst.threshold if worst else _minor(primary, thresholds),
+        threshold=worst.threshold if worst else minor_threshold(primary, thresholds),
         alert=worst is not None,
         total_variation=stats[DriftStatistic.TOTAL_VARIATION],
         cohens_w=w,
@@ -133,7 +133,7 @@ def score_drift(
     reference = np.asarray(profile.bin_shares, dtype=np.float64)
     enough = tally.scores >= thresholds.min_events
     value = psi(live, reference) if enough else None
-    alerts = _graded("score", DriftStatistic.PSI, value, thresholds) if alerting else []
+    alerts = graded("score", DriftStatistic.PSI, value, thresholds) if alerting else []
     return ScoreDrift(
         psi=value,
         ks=binned_ks(live, reference) if enough else None,
@@ -202,7 +202,7 @@ def performance_alerts(
             continue
         drop = max(0.0, (reference - entry.pr_auc) / reference)
         alerts.extend(
-            _graded(
+            graded(
                 f"performance:{entry.model.version}", DriftStatistic.PR_AUC_DROP, drop, thresholds
             )
         )
@@ -215,7 +215,7 @@ def arrived_recall_alerts(
     """Recall from the labels in so far, once the drop is judged (see with_recall_drop)."""
     if arrived is None or arrived.recall_drop is None:
         return []
-    return _graded(
+    return graded(
         f"recall:{arrived.model.version}",
         DriftStatistic.RECALL_DROP,
         arrived.recall_drop,
@@ -271,7 +271,7 @@ def _location_alerts(
         history.material_sign = sign
     if sign == 0:
         return []
-    raised = _graded(name, DriftStatistic.LOCATION_Z, abs(shift.z), thresholds)
+    raised = graded(name, DriftStatistic.LOCATION_Z, abs(shift.z), thresholds)
     if raised and raised[0].severity is AlertSeverity.WARNING and previous != sign:
         return []
     return raised
@@ -290,34 +290,6 @@ def _category_label(feature: str, code: str) -> str:
     if names is not None and code.isdigit() and int(code) < len(names):
         return names[int(code)]
     return code
-
-
-_THRESHOLDS = {
-    DriftStatistic.PSI: ("psi_minor", "psi_major"),
-    DriftStatistic.TOTAL_VARIATION: ("total_variation_minor", "total_variation_major"),
-    DriftStatistic.UNSEEN_SHARE: ("unseen_share_minor", "unseen_share_major"),
-    DriftStatistic.MISSING_RATE: ("missing_rate_minor", "missing_rate_major"),
-    DriftStatistic.PR_AUC_DROP: ("pr_auc_drop_minor", "pr_auc_drop_major"),
-    DriftStatistic.LOCATION_Z: ("location_z_minor", "location_z_major"),
-    DriftStatistic.CUSUM: ("cusum_minor", "cusum_major"),
-    DriftStatistic.RECALL_DROP: ("recall_drop_minor", "recall_drop_major"),
-}
-
-
-def _minor(statistic: DriftStatistic, thresholds: AlertThresholds) -> float:
-    return float(getattr(thresholds, _THRESHOLDS[statistic][0]))
-
-
-def _graded(
-    subject: str, statistic: DriftStatistic, value: float | None, thresholds: AlertThresholds
-) -> list[DriftAlert]:
-    minor_name, major_name = _THRESHOLDS[statistic]
-    minor, major = getattr(thresholds, minor_name), getattr(thresholds, major_name)
-    severity = grade(value, minor, major)
-    if severity is None or value is None:
-        return []
-    threshold = major if severity is AlertSeverity.CRITICAL else minor
-    return [alert(subject, statistic, severity, value, threshold)]
 
 
 def _histogram(labels: list[str], live: np.ndarray, reference: np.ndarray) -> Histogram:

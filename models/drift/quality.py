@@ -24,8 +24,8 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from models.drift.alerts import alert, grade
-from schemas.drift import AlertSeverity, AlertThresholds, DriftAlert, DriftStatistic, FieldQuality
+from models.drift.alerts import graded
+from schemas.drift import AlertThresholds, DriftAlert, DriftStatistic, FieldQuality
 from schemas.transaction import Transaction
 
 FIELDS = (
@@ -126,8 +126,8 @@ class FieldQualityMonitor:
             if usual is not None and judged:
                 null_shift = _shift(c.null_rate, usual.null_rate, c.n, thresholds)
                 top_shift = _shift(c.top_share, usual.top_share, c.n - c.nulls, thresholds)
-                alerts += _graded(name, DriftStatistic.NULL_RATE, null_shift, thresholds)
-                alerts += _graded(name, DriftStatistic.TOP_SHARE, top_shift, thresholds)
+                alerts += graded(f"field:{name}", DriftStatistic.NULL_RATE, null_shift, thresholds)
+                alerts += graded(f"field:{name}", DriftStatistic.TOP_SHARE, top_shift, thresholds)
             qualities.append(
                 FieldQuality(
                     field=name,
@@ -167,21 +167,3 @@ def _shift(live: float, usual: float, n: int, thresholds: AlertThresholds) -> fl
     error = math.sqrt(max(usual * (1 - usual), 1.0 / n) / n)
     rise = live - usual
     return rise if rise >= thresholds.quality_min_z * error else 0.0
-
-
-_THRESHOLDS = {
-    DriftStatistic.NULL_RATE: ("null_rate_minor", "null_rate_major"),
-    DriftStatistic.TOP_SHARE: ("top_share_minor", "top_share_major"),
-}
-
-
-def _graded(
-    name: str, statistic: DriftStatistic, value: float | None, thresholds: AlertThresholds
-) -> list[DriftAlert]:
-    minor_name, major_name = _THRESHOLDS[statistic]
-    minor, major = getattr(thresholds, minor_name), getattr(thresholds, major_name)
-    severity = grade(value, minor, major)
-    if severity is None or value is None:
-        return []
-    threshold = major if severity is AlertSeverity.CRITICAL else minor
-    return [alert(f"field:{name}", statistic, severity, value, threshold)]
