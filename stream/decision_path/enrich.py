@@ -31,6 +31,7 @@ from models.features import (
     feature_vector,
     merchant_view_features,
 )
+from models.features.card import CardStep
 from schemas import Transaction
 from stream.decision_path.merchant_view import MerchantView, Watermarks, seen_watermarks
 from stream.decision_path.overlay import Overlay
@@ -79,22 +80,13 @@ class Enricher:
         merchant_slot = (partition, merchant_key)
         own = self._partial(merchant_slot)
         others = self._view.others(merchant_key, partition)
-        merchant = merchant_view_features([own, *(state for _, state in others)], facts)
         # The card state knows the offset that first applied a replayed transaction: the
         # partial's watermark then says it already holds it.
         updated = apply_to_partial(own, facts, partition, card.origin_offset) or own
         self._partials.set(partition, merchant_key, updated.encode())
         self._partial_cache[merchant_slot] = updated
         self._view.put_local(merchant_key, partition, updated)
-        return Enrichment(
-            feature_vector(facts, card.features, merchant),
-            seen_watermarks((partition, own), others),
-            facts.event_ms,
-            card.duplicate,
-            card.state.decision_for(facts.txid_hash) if card.duplicate else None,
-            facts.txid_hash,
-            own,
-        )
+        return _enrichment(facts, card, partition, own, own, others)
 
     def peek(
         self,
@@ -120,18 +112,9 @@ class Enricher:
             provisional += 1
             own = apply_to_partial(own, earlier, partition, provisional) or own
         others = self._view.others(merchant_key, partition)
-        merchant = merchant_view_features([own, *(s for _, s in others)], facts)
-        return Enrichment(
-            feature_vector(facts, card.features, merchant),
-            # The own partition's watermark before the overlay (its records' offsets are not
-            # known yet): the stage puts in the one it sums when it applies the record.
-            seen_watermarks((partition, base), others),
-            facts.event_ms,
-            card.duplicate,
-            card.state.decision_for(facts.txid_hash) if card.duplicate else None,
-            facts.txid_hash,
-            own,
-        )
+        # The own partition's watermark is the one before the overlay (its records' offsets are
+        # not known yet): the stage puts in the one it sums when it applies the record.
+        return _enrichment(facts, card, partition, own, base, others)
 
     def _card_state(self, slot: tuple[int, bytes]) -> CardState:
         state = self._unwritten.get(slot)
@@ -182,3 +165,25 @@ class Enricher:
         self._partials.write_pending()
         self._card_cache = {}
         self._partial_cache = {}
+
+
+def _enrichment(
+    facts: TxFacts,
+    card: CardStep,
+    partition: int,
+    own: MerchantState,
+    watermarked: MerchantState,
+    others: list[tuple[int, MerchantState]],
+) -> Enrichment:
+    """The features from the card's step and the merchant's partials (`own` for this
+    partition, summed with `others`); the view names `watermarked`'s watermark for its own."""
+    merchant = merchant_view_features([own, *(state for _, state in others)], facts)
+    return Enrichment(
+        feature_vector(facts, card.features, merchant),
+        seen_watermarks((partition, watermarked), others),
+        facts.event_ms,
+        card.duplicate,
+        card.state.decision_for(facts.txid_hash) if card.duplicate else None,
+        facts.txid_hash,
+        own,
+    )
