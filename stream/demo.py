@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -39,6 +38,7 @@ from models.training.config import TrainingConfig
 from models.training.quick import TRAINING_CONFIG
 from schemas import DeadLetter, Decision, ScoringLogRecord
 from stream.broker import BrokerConfig, KafkaBroker, free_ports
+from stream.broker.process import stop_child
 from stream.chaos.workers import WorkerProcess
 from stream.kafka_clients import new_producer
 from stream.load.pacing import produce_paced
@@ -126,7 +126,7 @@ def run_demo(settings: Settings) -> None:
         monitor_log = root / "monitor.log"
         monitor_log_start = monitor_log.stat().st_size if monitor_log.exists() else 0
         monitor = _start_monitor(env, root)
-        cleanup.callback(_stop, monitor)
+        cleanup.callback(stop_child, monitor, 30)
         worker = WorkerProcess("worker-1", env, root / "workers" / env["FRAUD_APP_ID"])
         worker.start()
         cleanup.callback(worker.stop)
@@ -156,7 +156,7 @@ def run_demo(settings: Settings) -> None:
         _report_decisions(decided, letters, sent + len(bad))
         _report_metrics(worker.port)
         time.sleep(3)
-        _stop(monitor)
+        stop_child(monitor, 30)
         report = root / "drift-report.html"
         subprocess.run(
             [sys.executable, "-m", "stream.cli", "monitor", "report", "--out", str(report)],
@@ -303,11 +303,3 @@ def _start_monitor(env: dict[str, str], root: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -84,3 +85,15 @@ def terminate_pid(pid: int, timeout: float) -> bool:
         return False
     wait_pid_gone(pid, 10.0)
     return False
+
+
+def stop_child(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM a child process, SIGKILL it if it outlives `timeout`, and reap it."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

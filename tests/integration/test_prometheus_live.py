@@ -9,7 +9,6 @@ The one liberty: the test's copy of the rules gives DeadLetterRateHigh `for: 2s`
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 import yaml
 
 from stream.broker.ports import free_port
+from stream.broker.process import stop_child
 from tests.support.clients import produce
 from tests.support.ops_tools import require_tool
 from tests.support.prometheus import ALERT_RULES, prometheus, rules_with_short_for
@@ -42,14 +42,6 @@ def _monitor(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[byte
         )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 def _shipped_alert_names() -> set[str]:
@@ -124,5 +116,5 @@ def test_prometheus_scrapes_worker_and_monitor_and_the_dead_letter_alert_fires(
                 assert all(rule["health"] != "err" for rule in loaded), loaded
                 assert _up(server) == ups  # nobody fell over meanwhile
         finally:
-            _stop(monitor)
+            stop_child(monitor, 20)
         assert monitor.returncode == 0, (tmp_path / "monitor.log").read_text()[-2000:]

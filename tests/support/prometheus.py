@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
 import subprocess
 import time
 import urllib.parse
@@ -17,6 +15,7 @@ from typing import Any
 import yaml
 
 from stream.broker.ports import free_port
+from stream.broker.process import stop_child
 
 REPO = Path(__file__).resolve().parents[2]
 ALERT_RULES = REPO / "ops" / "prometheus" / "alerts.yml"
@@ -102,7 +101,7 @@ def prometheus(
         server.wait_until(lambda: _ready(server), 30, "prometheus /-/ready")
         yield server
     finally:
-        _stop(process)
+        stop_child(process, 15)
 
 
 def _ready(server: PrometheusServer) -> bool:
@@ -110,11 +109,3 @@ def _ready(server: PrometheusServer) -> bool:
         return bool(reply.status == 200)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
