@@ -112,12 +112,10 @@ def test_a_recall_as_good_as_the_reference_never_alerts() -> None:
         arrivals.add_label(LabelChange(T0_MS, outputs, None, True, 1.0))
     pooled = arrivals.pooled(CHAMPION, T0_MS + DAY_MS, 20, 14)
     assert pooled is not None
-    assert (
-        arrived_recall_alerts(
-            pooled.model_copy(update={"reference_recall": 0.6}), AlertThresholds()
-        )
-        == []
-    )
+    thresholds = AlertThresholds()
+    judged = with_recall_drop(pooled, 0.6, None, thresholds)
+    assert judged.recall_drop is not None  # judged, not skipped: the alert had its chance
+    assert arrived_recall_alerts(judged, thresholds) == []
 
 
 def test_wilson_interval_matches_the_textbook_case() -> None:
