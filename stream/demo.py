@@ -301,5 +301,3 @@ def _start_monitor(env: dict[str, str], root: Path) -> subprocess.Popen[bytes]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-
-

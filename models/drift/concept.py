@@ -18,9 +18,9 @@ from datetime import timedelta
 import numpy as np
 
 from models.drift.evaluation import Detection, run_monitor
+from models.drift.join import DAY_MS
 from models.drift.monitor import JoinSpec
 from models.drift.simulated import (
-    DAY_MS,
     Population,
     SimulatedModel,
     live_rows,

@@ -13,8 +13,9 @@ from typing import Literal
 import numpy as np
 
 from models.drift.evaluation import run_monitor
+from models.drift.join import DAY_MS
 from models.drift.quality import FIELDS
-from models.drift.simulated import DAY_MS, Population, SimulatedModel, live_rows, scored_events
+from models.drift.simulated import Population, SimulatedModel, live_rows, scored_events
 from models.drift.window import WindowSpec
 from models.features.facts import epoch_ms
 from schemas.drift import AlertThresholds, DriftReport

@@ -27,6 +27,7 @@ from sklearn.metrics import average_precision_score
 
 from models.decision import DecisionMaker
 from models.drift.events import FLAGGED_OUTCOMES, ModelScore, ScoredEvent
+from models.drift.join import DAY_MS
 from models.drift.quality import FIELDS, FieldKeys
 from models.drift.reference import DriftReference
 from models.evaluation import policy_threshold_at_fpr
@@ -51,7 +52,6 @@ VALID_DAYS = 14
 LIVE_START_DAY = WARMUP_DAYS + TRAIN_DAYS + VALID_DAYS
 EVENTS_PER_CARD_DAY = 1.58
 """Measured mean of the default simulator (legit and fraud): sizes a population for N events."""
-DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True)

@@ -222,11 +222,12 @@ def _performance(reports: Sequence[DriftReport]) -> str:
     # report that carried them: a report today shows events of up to the maturity period ago.
     periods = sorted({f"{e.window_end:%Y-%m-%d}" for r in reports for e in r.performance})
     labels = [f"events to {period}" for period in periods]
+    slot_of = {period: slot for slot, period in enumerate(periods)}
     models: dict[str, list[LivePerformance | None]] = {}
     for report in reports:
         for entry in report.performance:
             key = f"{entry.model.name} {entry.model.version} ({entry.role.value})"
-            slot = periods.index(f"{entry.window_end:%Y-%m-%d}")
+            slot = slot_of[f"{entry.window_end:%Y-%m-%d}"]
             models.setdefault(key, [None] * len(periods))[slot] = entry
     if not models:
         return (
