@@ -29,7 +29,7 @@ from models.features import (
 from schemas import ScoringLogRecord, Transaction
 from stream.kafka_clients import new_consumer
 from stream.settings import Settings
-from stream.topic_scan import positions_reached
+from stream.topic_scan import partition_watermarks, positions_reached
 from stream.topics import CARD_STATE_TABLE, MERCHANT_PARTIALS_TABLE, changelog_topic
 
 
@@ -54,8 +54,9 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[Topi
     try:
         partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions
         ends = {}
+        deadline = time.monotonic() + timeout_s
         for p in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)
+            low, high = partition_watermarks(consumer, TopicPartition(topic, p), deadline)
             if high > low:
                 ends[p] = high
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])

@@ -96,7 +96,8 @@ def _bounds(
         raise ScanError(f"topic {topic}: {error}")
     deadline = time.monotonic() + timeout_s
     marks = {
-        p: _watermarks(consumer, TopicPartition(topic, p), deadline) for p in described.partitions
+        p: partition_watermarks(consumer, TopicPartition(topic, p), deadline)
+        for p in described.partitions
     }
     starts = dict.fromkeys(marks, OFFSET_BEGINNING)
     if since_ms is not None:
@@ -113,7 +114,9 @@ def _bounds(
     return starts, ends
 
 
-def _watermarks(consumer: Consumer, partition: TopicPartition, deadline: float) -> tuple[int, int]:
+def partition_watermarks(
+    consumer: Consumer, partition: TopicPartition, deadline: float
+) -> tuple[int, int]:
     """Low and high watermark of one partition, retried while the broker says it is moving.
 
     A topic created a moment ago (or a partition whose leader is being elected) answers

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stream.broker import free_port
+from stream.broker.process import stop_child
 from stream.decision_path.handover import waiting_pid
 
 
@@ -65,7 +66,7 @@ class WorkerProcess:
             time.sleep(0.05)
         self.stopped_at = time.time()
         if old is not None and old.poll() is None:
-            _terminate(old, 60.0)
+            stop_child(old, 60.0)
         self.old_exited_at = time.time()
 
     def spawn(self) -> None:
@@ -110,7 +111,7 @@ class WorkerProcess:
         """SIGTERM, then SIGKILL if it does not stop in time."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
-            _terminate(process, timeout_s)
+            stop_child(process, timeout_s)
 
     def _pid(self) -> int | None:
         return None if self._process is None else self._process.pid
@@ -125,11 +126,3 @@ class WorkerProcess:
         own = [line for line in text.splitlines() if not line.startswith("%")]
         return "\n".join(own[-lines:])
 
-
-def _terminate(process: subprocess.Popen[bytes], timeout_s: float) -> None:
-    os.kill(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(30)

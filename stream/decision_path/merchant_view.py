@@ -26,6 +26,7 @@ from models.features import MerchantState
 from stream.kafka_clients import new_consumer
 from stream.prompt_reading import take_available
 from stream.settings import KafkaSecurity
+from stream.topic_scan import partition_watermarks
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,9 @@ class PartialsReplica:
         try:
             metadata = consumer.list_topics(self._topic, timeout=30)
             partitions = sorted(metadata.topics[self._topic].partitions)
+            deadline = time.monotonic() + 30
             ends = {
-                p: consumer.get_watermark_offsets(TopicPartition(self._topic, p), timeout=30)[1]
+                p: partition_watermarks(consumer, TopicPartition(self._topic, p), deadline)[1]
                 for p in partitions
             }
             consumer.assign([TopicPartition(self._topic, p, OFFSET_BEGINNING) for p in partitions])

@@ -16,6 +16,7 @@ from confluent_kafka import TopicPartition
 
 from stream.kafka_clients import new_consumer
 from stream.prompt_reading import take_available
+from stream.topic_scan import partition_watermarks
 
 
 def transaction_id_of(value: bytes) -> bytes:
@@ -48,8 +49,9 @@ class DecisionReader:
         )
         partitions = self._consumer.list_topics(topic, timeout=30).topics[topic].partitions
         ends = []
+        deadline = time.monotonic() + 30
         for p in partitions:
-            _, high = self._consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
+            _, high = partition_watermarks(self._consumer, TopicPartition(topic, p), deadline)
             ends.append(TopicPartition(topic, p, high))
         self._consumer.assign(ends)
         self.readback = readback

@@ -33,7 +33,7 @@ def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_leader_not_yet_elected_is_waited_for() -> None:
     consumer = _ElectingConsumer(3, KafkaError.NOT_LEADER_FOR_PARTITION)
-    marks = topic_scan._watermarks(consumer, TopicPartition("t", 0), time.monotonic() + 5)  # type: ignore[arg-type]
+    marks = topic_scan.partition_watermarks(consumer, TopicPartition("t", 0), time.monotonic() + 5)  # type: ignore[arg-type]
     assert marks == (0, 7)
     assert consumer.calls == 4
 
@@ -41,12 +41,12 @@ def test_leader_not_yet_elected_is_waited_for() -> None:
 def test_a_lasting_leader_fault_still_fails_at_the_deadline() -> None:
     consumer = _ElectingConsumer(10**9, KafkaError.LEADER_NOT_AVAILABLE)
     with pytest.raises(KafkaException):
-        topic_scan._watermarks(consumer, TopicPartition("t", 0), time.monotonic() + 0.05)  # type: ignore[arg-type]
+        topic_scan.partition_watermarks(consumer, TopicPartition("t", 0), time.monotonic() + 0.05)  # type: ignore[arg-type]
     assert consumer.calls > 1
 
 
 def test_a_non_retriable_error_fails_at_once() -> None:
     consumer = _ElectingConsumer(1, KafkaError.TOPIC_AUTHORIZATION_FAILED)
     with pytest.raises(KafkaException):
-        topic_scan._watermarks(consumer, TopicPartition("t", 0), time.monotonic() + 5)  # type: ignore[arg-type]
+        topic_scan.partition_watermarks(consumer, TopicPartition("t", 0), time.monotonic() + 5)  # type: ignore[arg-type]
     assert consumer.calls == 1
