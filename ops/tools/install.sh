@@ -3,7 +3,8 @@
 # `docker-compose` (whose `config` validates docker-compose.yml without a Docker engine).
 # Called by `make ops-tools` (and so by `make test`). It installs only what is missing, only as
 # root with apt-get; anywhere else it says why and exits 0, and the tests that need a missing
-# tool then fail in CI (FRAUD_CI=1) or skip on a developer's machine, naming this script.
+# tool then fail where FRAUD_REQUIRE_OPS_TOOLS or CI is set (.ci/run sets the first), or skip
+# on a developer's machine, naming this script.
 set -euo pipefail
 
 missing=()

@@ -125,4 +125,3 @@ class WorkerProcess:
             return ""
         own = [line for line in text.splitlines() if not line.startswith("%")]
         return "\n".join(own[-lines:])
-

@@ -42,8 +42,6 @@ def _monitor(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[byte
         )
 
 
-
-
 def _shipped_alert_names() -> set[str]:
     document = yaml.safe_load(ALERT_RULES.read_text(encoding="utf-8"))
     return {rule["alert"] for group in document["groups"] for rule in group["rules"]}

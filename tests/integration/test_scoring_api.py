@@ -364,7 +364,8 @@ def test_retries_quick_requests_and_forged_decisions(
         first, retried = _score(worker, value), _score(worker, value)
         assert first.status == retried.status == 200, (first.body, retried.body)
         answers[_txid(value)] = Decision.model_validate_json(first.body)
-        time.sleep(1.0)  # applied by the stream by now: the card state answers
+        # Applied by the stream once its log record is out: from then the card state answers.
+        wait_for_ids(kafka_bootstrap, log_topic, {_txid(value)}, _txid, 60)
         later = _score(worker, value)
         for reply in (retried, later):
             decision = Decision.model_validate_json(reply.body)

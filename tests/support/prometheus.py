@@ -107,5 +107,3 @@ def prometheus(
 def _ready(server: PrometheusServer) -> bool:
     with urllib.request.urlopen(f"{server.base_url}/-/ready", timeout=2) as reply:
         return bool(reply.status == 200)
-
-

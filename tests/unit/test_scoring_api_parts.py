@@ -350,6 +350,7 @@ def test_the_stage_emits_the_carried_decision_without_a_model_call(champion: Cha
     tx = Transaction.model_validate_json(log.transaction.model_dump_json())
     built.stage.take(tx.model_dump_json().encode(), tx.card_id.encode(), 1, 17, 2_000_000_000_000)
     built.stage.flush()
+    assert built.stage.decider.last_calls == []  # answered from the card state, not re-scored
     (again,) = built.output.on(SETTINGS.topics.decisions)
     replayed = Decision.model_validate_json(again)
     first = Decision.model_validate_json(answer)
