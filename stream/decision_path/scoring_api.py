@@ -89,7 +89,7 @@ class ScoringApi:
         raw = await read_capped(request, self._max_bytes)
         if raw is None:
             return too_large(f"a transaction is at most {self._max_bytes} bytes")
-        transaction = self._validate(raw)
+        transaction = self._validate(raw, datetime.now(UTC))
         if isinstance(transaction, Result):
             return respond(transaction)
         partition = card_partition(transaction.card_id, self._partitions)
@@ -117,9 +117,12 @@ class ScoringApi:
         results: list[Result | None] = [None] * len(items)
         local: list[tuple[int, Transaction, bytes, int]] = []
         remote: dict[str, list[tuple[int, bytes]]] = {}
+        # One `now` for the batch, as the stage takes one per micro-batch: the decoder derives
+        # its event-time window once per distinct `now`.
+        now = datetime.now(UTC)
         for index, item in enumerate(items):
             raw = orjson.dumps(item)
-            transaction = self._validate(raw)
+            transaction = self._validate(raw, now)
             if isinstance(transaction, Result):
                 results[index] = transaction
                 continue
@@ -144,9 +147,8 @@ class ScoringApi:
 
     # -- steps -----------------------------------------------------------------------------
 
-    def _validate(self, raw: bytes) -> Transaction | Result:
+    def _validate(self, raw: bytes, now: datetime) -> Transaction | Result:
         """The stream's own verdict on these bytes (the key rule holds: the key is set here)."""
-        now = datetime.now(UTC)
         # Coordinates for the letter's text only: a rejected request is answered, not published.
         source = SourceCoords(self._input_topic, 0, 0, None, int(time.time() * 1000))
         decoded = self._decoder.decode(raw, source, now=now)
