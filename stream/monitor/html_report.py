@@ -267,7 +267,7 @@ def _performance(reports: Sequence[DriftReport]) -> str:
 def _fields(latest: DriftReport) -> str:
     if not latest.fields:
         return ""
-    alerting = {a.subject: a.severity.value for a in latest.alerts}
+    alerting = {subject: worst.value for subject, worst in _worst_severity(latest).items()}
     rows = "".join(
         f"<tr><td>{escape(f.field)}</td><td>{_pct1(f.null_rate)} (usual "
         f"{_pct1(f.null_rate_baseline)})</td><td>{_pct1(f.top_share)} (usual "
@@ -288,6 +288,15 @@ def _fields(latest: DriftReport) -> str:
         "</p><table><tr><th>Field</th><th>Null rate</th><th>Commonest value's share</th>"
         f"<th>Distinct (capped)</th><th>Status</th></tr>{rows}</table>"
     )
+
+
+def _worst_severity(report: DriftReport) -> dict[str, AlertSeverity]:
+    """Per subject, its most severe alert of the report (a field can raise two)."""
+    worst: dict[str, AlertSeverity] = {}
+    for a in report.alerts:
+        if a.subject and worst.get(a.subject) is not AlertSeverity.CRITICAL:
+            worst[a.subject] = a.severity
+    return worst
 
 
 def _pct1(value: float | None) -> str:
@@ -353,10 +362,7 @@ def _features(reports: Sequence[DriftReport], labels: list[str], t: AlertThresho
     latest = reports[-1]
     alerting = {a.subject for a in latest.alerts}
     order = sorted(latest.features, key=lambda f: (f.feature not in alerting, f.exempt))
-    severity: dict[str, AlertSeverity] = {}
-    for a in latest.alerts:
-        if a.subject and severity.get(a.subject) is not AlertSeverity.CRITICAL:
-            severity[a.subject] = a.severity
+    severity = _worst_severity(latest)
     cards = [
         _feature_card(feature, reports, labels, t, severity.get(feature.feature))
         for feature in order

@@ -14,7 +14,15 @@ from models.drift import DriftMonitor, JoinSpec, WindowSpec
 from models.drift.join import JoinCounters
 from schemas import examples
 from schemas.codec import encode_record
-from schemas.drift import AlertSeverity, AlertThresholds, DriftAlert, DriftReport, WindowKind
+from schemas.drift import (
+    AlertSeverity,
+    AlertThresholds,
+    DriftAlert,
+    DriftReport,
+    DriftStatistic,
+    FieldQuality,
+    WindowKind,
+)
 from stream.cli import app
 from stream.cli.monitor_cli import _parse_shift
 from stream.monitor import MonitorMetrics, html_report, reports_io
@@ -201,3 +209,26 @@ def test_performance_is_shown_by_event_day_from_the_labels_arrived() -> None:
     day = reports[-1].performance_by_day[-1]
     assert f"<tr><td>{day.period_start:%Y-%m-%d}</td><td>{day.events:,}</td>" in page
     assert "x: the last event day the matured events cover" in page
+
+
+def test_a_field_with_two_alerts_shows_the_worse_one() -> None:
+    latest = _reports()[-1]
+    field = FieldQuality(field="device_id_hash", n=100, null_rate=0.4, top_share=0.9, distinct=3)
+    alerts = [
+        DriftAlert(
+            what=f"field:device_id_hash {statistic.value}",
+            severity=severity,
+            value=0.5,
+            threshold=0.1,
+            subject="field:device_id_hash",
+            statistic=statistic,
+        )
+        # The critical one first: a later warning must not hide it.
+        for severity, statistic in (
+            (AlertSeverity.CRITICAL, DriftStatistic.NULL_RATE),
+            (AlertSeverity.WARNING, DriftStatistic.TOP_SHARE),
+        )
+    ]
+    page = html_report.render([latest.model_copy(update={"fields": [field], "alerts": alerts})])
+    assert "<span class='critical'>critical</span></td></tr>" in page
+    assert "<span class='warning'>warning</span></td></tr>" not in page
