@@ -8,11 +8,14 @@ used by input validation, drift statistics and reports, so all three agree on wh
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from schemas.model_package import FeatureProfile, ScoreProfile
+from schemas.model_package import FeatureProfile, FieldProfile, ScoreProfile
 
 QUANTILES = tuple(q / 10 for q in range(1, 10))
 SKETCH_QUANTILES = tuple(q / 100 for q in range(1, 100))
@@ -23,6 +26,24 @@ REFERENCE_CHUNKS = 14
 moves from one stretch of clean reference traffic to the next (about half a day each on a week
 of training): the drift test's noise floor beyond sampling error."""
 Matrix = npt.NDArray[np.float64]
+
+FieldKind = Literal["categorical", "numeric", "identifier"]
+RAW_FIELDS: dict[str, FieldKind] = {
+    "terminal_id": "identifier",
+    "currency": "categorical",
+    "country": "categorical",
+    "entry_mode": "categorical",
+    "card_present": "categorical",
+    "device_id_hash": "identifier",
+    "ip_hash": "identifier",
+    "customer_lat": "numeric",
+    "customer_lon": "numeric",
+}
+"""Raw transaction fields whose quality the drift monitor watches, model features or not.
+Identifiers (many distinct values) get a null rate only: how concentrated their values are in
+a window depends on its size, so that level is learnt live (models.drift.quality)."""
+RANGE_QUANTILES = (0.001, 0.999)
+"""A numeric field's usual range: values outside it are 0.2 % of training, by construction."""
 
 
 def bin_index(values: Matrix, edges: Sequence[float]) -> npt.NDArray[np.intp]:
@@ -122,6 +143,56 @@ def profile_features(
         profile_feature(name, matrix[:, column], name in categorical)
         for column, name in enumerate(names)
     ]
+
+
+def category_text(value: object) -> str:
+    """How a categorical field's value is named in a profile: an enum by its value, a boolean
+    as "True"/"False" (the same text whether it comes from a table or a parsed transaction)."""
+    member_value = getattr(value, "value", value)
+    return str(member_value)
+
+
+def profile_fields(table: pa.Table) -> list[FieldProfile]:
+    """The raw fields of RAW_FIELDS that `table` (training rows) holds."""
+    profiles = []
+    for name, kind in RAW_FIELDS.items():
+        if name not in table.column_names:
+            continue
+        column = table.column(name)
+        rows = len(column)
+        null_rate = column.null_count / rows if rows else 0.0
+        present = column.drop_null()
+        if kind == "categorical":
+            counts = pc.value_counts(present).to_pylist()
+            total = sum(int(entry["counts"]) for entry in counts)
+            categories = {
+                category_text(entry["values"]): int(entry["counts"]) / total for entry in counts
+            }
+            profiles.append(
+                FieldProfile(
+                    name=name,
+                    kind=kind,
+                    null_rate=null_rate,
+                    categories=dict(sorted(categories.items())),
+                )
+            )
+        elif kind == "numeric" and len(present):
+            values = np.asarray(present.to_numpy(zero_copy_only=False), dtype=np.float64)
+            low, high = (float(q) for q in np.quantile(values, RANGE_QUANTILES))
+            outside = float(np.mean((values < low) | (values > high)))
+            profiles.append(
+                FieldProfile(
+                    name=name,
+                    kind=kind,
+                    null_rate=null_rate,
+                    low=low,
+                    high=high,
+                    outside_share=outside,
+                )
+            )
+        else:
+            profiles.append(FieldProfile(name=name, kind=kind, null_rate=null_rate))
+    return profiles
 
 
 def profile_scores(

@@ -14,7 +14,7 @@ them null (`DRIFT_REPORT_UPGRADES`).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -68,6 +68,9 @@ class DriftStatistic(StrEnum):
     RECALL_DROP = "recall_drop"  # (v2) relative drop of arrived-label recall's upper bound
     NULL_RATE = "null_rate"  # (v2) rise of a raw field's null rate over its live baseline
     TOP_SHARE = "top_share"  # (v2) rise of a raw field's commonest-value share (collapse)
+    OUT_OF_RANGE = (
+        "out_of_range"  # (v2) rise of a raw numeric field's share outside training's range
+    )
 
 
 class FeatureKind(StrEnum):
@@ -275,7 +278,8 @@ class ArrivedPerformance(Part):
 class FieldQuality(Part):
     """(v2) One raw input field in one window (model feature or not); see models.drift.quality.
 
-    Baselines come from the monitor's own first judged windows; null until they are in.
+    Baselines come from the package's raw-field profile where it has one (`baseline_from`
+    "package"), else from the monitor's own first judged windows ("monitor"; null until in).
     """
 
     field: str
@@ -289,6 +293,19 @@ class FieldQuality(Part):
         default=None, description="Rise over the baseline; 0 within noise; null when not judged"
     )
     top_share_shift: float | None = None
+    baseline_from: Literal["package", "monitor"] | None = Field(
+        default=None, description="Where the null-rate baseline comes from"
+    )
+    unseen_share: Probability | None = Field(
+        default=None,
+        description="Categorical fields: share of present values training never saw",
+    )
+    unseen_shift: float | None = None
+    out_of_range_share: Probability | None = Field(
+        default=None,
+        description="Numeric fields: share of present values outside training's 0.1-99.9 % range",
+    )
+    out_of_range_shift: float | None = None
 
 
 class AlertSeverity(StrEnum):
@@ -376,6 +393,12 @@ class AlertThresholds(Part):
         description="A raw field's commonest-value share this far above its baseline: WARNING",
     )
     top_share_major: Probability = 0.2
+    out_of_range_minor: Probability = Field(
+        default=0.05,
+        description="A raw numeric field's share outside training's range this far above "
+        "training's own: WARNING",
+    )
+    out_of_range_major: Probability = 0.15
     quality_min_z: float = Field(
         default=5.0, gt=0, description="Data-quality rises must also be this many std errors"
     )
@@ -407,6 +430,7 @@ class AlertThresholds(Part):
             (self.recall_drop_minor, self.recall_drop_major),
             (self.null_rate_minor, self.null_rate_major),
             (self.top_share_minor, self.top_share_major),
+            (self.out_of_range_minor, self.out_of_range_major),
         )
         if any(minor > major for minor, major in pairs):
             raise ValueError("every minor threshold must be at most its major one")

@@ -158,11 +158,32 @@ class ScoreProfile(_Record):
     computed_on: Literal["validation", "test"]
 
 
+class FieldProfile(_Record):
+    """(v2) One raw input field in the training split, model feature or not: the reference of the
+    drift monitor's data-quality checks (models.drift.quality)."""
+
+    name: str
+    kind: Literal["categorical", "numeric", "identifier"]
+    null_rate: float = Field(ge=0, le=1)
+    categories: dict[str, float] = Field(
+        default={}, description="Categorical only: value → share among present values"
+    )
+    low: float | None = Field(default=None, description="Numeric only: 0.1st percentile")
+    high: float | None = Field(default=None, description="Numeric only: 99.9th percentile")
+    outside_share: float = Field(
+        default=0.0, ge=0, le=1, description="Numeric only: training share below low or above high"
+    )
+
+
 class DataProfile(_Record):
     rows: int
     computed_on: Literal["train"] = "train"
     features: list[FeatureProfile]
     score: ScoreProfile
+    fields: list[FieldProfile] = Field(
+        default=[],
+        description="(v2) Raw input fields of the training split (empty in older packages)",
+    )
 
 
 class Environment(_Record):

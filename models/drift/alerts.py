@@ -71,6 +71,7 @@ THRESHOLD_FIELDS = {
     DriftStatistic.RECALL_DROP: ("recall_drop_minor", "recall_drop_major"),
     DriftStatistic.NULL_RATE: ("null_rate_minor", "null_rate_major"),
     DriftStatistic.TOP_SHARE: ("top_share_minor", "top_share_major"),
+    DriftStatistic.OUT_OF_RANGE: ("out_of_range_minor", "out_of_range_major"),
 }
 
 

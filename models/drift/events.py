@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from models.drift.quality import field_keys
+from models.drift.quality import FieldKeys, field_keys
 from models.features.facts import epoch_ms
 from schemas.base import DeploymentRole, ModelRef
 from schemas.scoring_log import ScoringLogRecord
@@ -33,7 +33,7 @@ class ScoredEvent(NamedTuple):
     """In the reference's feature order; NaN where the log has no value."""
     outputs: tuple[ModelScore, ...]
     """Every model that produced a score (failed models are left out)."""
-    fields: tuple[int | None, ...] = ()
+    fields: FieldKeys = ()
     """Raw input fields as keys (models.drift.quality.FIELDS); empty when not known."""
 
 

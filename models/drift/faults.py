@@ -14,15 +14,26 @@ import numpy as np
 
 from models.drift.evaluation import run_monitor
 from models.drift.join import DAY_MS
-from models.drift.quality import FIELDS
+from models.drift.quality import FIELDS, FieldKey, field_key
 from models.drift.simulated import Population, SimulatedModel, live_rows, scored_events
 from models.drift.window import WindowSpec
 from models.features.facts import epoch_ms
 from schemas.drift import AlertThresholds, DriftReport
 
-FaultKind = Literal["null_coordinates", "constant_device"]
+FaultKind = Literal[
+    "null_coordinates", "constant_device", "unknown_currency", "swapped_coordinates"
+]
+FAULT_KINDS: tuple[FaultKind, ...] = (
+    "null_coordinates",
+    "constant_device",
+    "unknown_currency",
+    "swapped_coordinates",
+)
 CONSTANT = hash("0" * 64)
 """The key of one device hash given to every faulty event (a placeholder a broken SDK sends)."""
+UNKNOWN_CURRENCY = field_key(FIELDS.index("currency"), "XTS")
+"""ISO 4217's code reserved for testing: valid to the schema, never in the simulated traffic."""
+LAT, LON = FIELDS.index("customer_lat"), FIELDS.index("customer_lon")
 
 
 def faulted(
@@ -33,21 +44,25 @@ def faulted(
     rng = np.random.default_rng(seed)
     first = population.first_row_of_day(start_day)
     hit = np.flatnonzero(rng.random(len(population.fields) - first) < share) + first
-    columns = (
-        (FIELDS.index("customer_lat"), FIELDS.index("customer_lon"))
-        if kind == "null_coordinates"
-        else (FIELDS.index("device_id_hash"),)
-    )
-    value = None if kind == "null_coordinates" else CONSTANT
     fields = list(population.fields)
     for row in hit:
-        keys = list(fields[row])
-        if kind == "constant_device" and keys[columns[0]] is None:
-            continue  # no device on this event (card present): nothing to break
-        for column in columns:
-            keys[column] = value
-        fields[row] = tuple(keys)
+        fields[row] = _broken(fields[row], kind)
     return replace(population, fields=fields)
+
+
+def _broken(keys: tuple[FieldKey, ...], kind: FaultKind) -> tuple[FieldKey, ...]:
+    """One event's fields as the faulty feed sends them (unchanged where it has nothing to
+    break: no device on a card-present payment, no coordinates to swap)."""
+    broken = list(keys)
+    if kind == "null_coordinates":
+        broken[LAT] = broken[LON] = None
+    elif kind == "constant_device" and broken[FIELDS.index("device_id_hash")] is not None:
+        broken[FIELDS.index("device_id_hash")] = CONSTANT
+    elif kind == "unknown_currency":
+        broken[FIELDS.index("currency")] = UNKNOWN_CURRENCY
+    elif kind == "swapped_coordinates":
+        broken[LAT], broken[LON] = broken[LON], broken[LAT]
+    return tuple(broken)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from models.drift.events import ScoredEvent, utc_from_ms
 from models.drift.join import DAY_MS, LabelJoin
 from models.drift.location import LocationHistory
 from models.drift.performance import PerformanceTracker
-from models.drift.quality import FieldQualityMonitor
+from models.drift.quality import FieldQualityMonitor, field_references
 from models.drift.reference import DriftReference
 from models.drift.seasonal import TrailingDay, history_for
 from models.drift.window import (
@@ -94,7 +94,8 @@ class DriftMonitor:
         self.reference = reference
         self.thresholds = thresholds or AlertThresholds()
         self.join_spec = join or JoinSpec()
-        self.windowing = Windowing(windows, reference)
+        self.quality = FieldQualityMonitor(references=field_references(reference.fields))
+        self.windowing = Windowing(windows, reference, self.quality.bounds)
         self.join = LabelJoin(
             maturity_ms=round(self.join_spec.maturity_days * DAY_MS),
             max_entries=self.join_spec.max_entries,
@@ -108,7 +109,6 @@ class DriftMonitor:
         self._predictions: deque[PredictionTally] = deque(maxlen=prediction_span)
         # One creep detector per feature; like the prediction span, it restarts with the process.
         self._locations = {name: LocationHistory() for name in reference.feature_names}
-        self.quality = FieldQualityMonitor()
         self._trailing = TrailingDay() if pool_short_windows else None
 
     # -- scored events -----------------------------------------------------------------------

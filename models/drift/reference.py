@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from models.drift.errors import ReferenceMismatch
 from schemas.base import ModelRef
-from schemas.model_package import FeatureProfile, ModelManifest, ScoreProfile
+from schemas.model_package import FeatureProfile, FieldProfile, ModelManifest, ScoreProfile
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class DriftReference:
     the level arrived-label recall is compared with."""
     reference_positives: int | None = None
     """Frauds behind reference_recall: how precisely it is known."""
+    fields: tuple[FieldProfile, ...] = ()
+    """Raw input fields of the training split (none in packages built before they were kept)."""
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -54,6 +56,7 @@ def reference_from_manifest(manifest: ModelManifest) -> DriftReference:
         feature_set_version=manifest.features.feature_set_version,
         features=tuple(by_name[name] for name in order),
         score=manifest.profile.score,
+        fields=tuple(manifest.profile.fields),
         reference_pr_auc=manifest.evaluation.model.pr_auc,
         # The REVIEW threshold is set at target_review_fpr on validation, and the evaluation
         # keeps recall at that FPR on test when the target is one of its levels.

@@ -28,7 +28,7 @@ from sklearn.metrics import average_precision_score
 from models.decision import DecisionMaker
 from models.drift.events import FLAGGED_OUTCOMES, ModelScore, ScoredEvent
 from models.drift.join import DAY_MS
-from models.drift.quality import FIELDS, FieldKeys
+from models.drift.quality import FIELDS, FieldKeys, field_key
 from models.drift.reference import DriftReference
 from models.evaluation import policy_threshold_at_fpr
 from models.features import (
@@ -39,11 +39,11 @@ from models.features import (
     TxFacts,
 )
 from models.features.offline import FeatureReplayer, facts_from_table
-from models.profile import profile_features, profile_scores
+from models.profile import profile_features, profile_fields, profile_scores
 from models.simulator import ShiftConfig, SimulatorConfig, simulate
 from models.training.config import PolicyConfig
 from schemas.base import DeploymentRole, ModelRef
-from schemas.model_package import DecisionPolicy
+from schemas.model_package import DecisionPolicy, FieldProfile
 
 Matrix = npt.NDArray[np.float64]
 WARMUP_DAYS = 30
@@ -74,6 +74,8 @@ class Population:
     labels: Labels
     fields: list[FieldKeys]
     """Raw input fields per row as the monitor keys them (models.drift.quality)."""
+    field_profile: list[FieldProfile]
+    """The raw fields of the training days, as a package build profiles its training split."""
 
     def first_row_of_day(self, day: int) -> int:
         start_ms = int(self.config.start.timestamp() * 1000) + day * DAY_MS
@@ -127,6 +129,7 @@ def simulate_population(
         is_fraud=table.column("is_fraud").to_numpy(zero_copy_only=False).astype(bool),
         labels=_labels(result.labels),
         fields=_field_keys(table),
+        field_profile=_training_fields(table, config),
     )
     return population, snapshot
 
@@ -153,13 +156,24 @@ def shifted_population(base: Population, snapshot: Snapshot, shift: ShiftConfig)
         is_fraud=table.column("is_fraud").to_numpy(zero_copy_only=False).astype(bool),
         labels=_labels(result.labels),
         fields=_field_keys(table),
+        field_profile=base.field_profile,
     )
+
+
+def _training_fields(table: pa.Table, config: SimulatorConfig) -> list[FieldProfile]:
+    start_ms = int(config.start.timestamp() * 1000)
+    event_ms = table.column("event_time").cast(pa.int64()).to_numpy() // 1000
+    first, end = np.searchsorted(
+        event_ms,
+        [start_ms + WARMUP_DAYS * DAY_MS, start_ms + (WARMUP_DAYS + TRAIN_DAYS) * DAY_MS],
+    )
+    return profile_fields(table.slice(int(first), int(end - first)))
 
 
 def _field_keys(table: pa.Table) -> list[FieldKeys]:
     columns = [table.column(name).to_pylist() for name in FIELDS]
     return [
-        tuple(None if value is None else hash(value) for value in row)
+        tuple(field_key(index, value) for index, value in enumerate(row))
         for row in zip(*columns, strict=True)
     ]
 
@@ -240,6 +254,7 @@ def train_reference(population: Population, seed: int = 7) -> SimulatedModel:
         # On validation (the package uses its test split): the simulation has no test days.
         reference_recall=float((flagged & labels).sum() / labels.sum()) if labels.any() else None,
         reference_positives=int(labels.sum()),
+        fields=tuple(population.field_profile),
     )
     return SimulatedModel(reference, classifier, decisions)
 

@@ -14,13 +14,14 @@ Two kinds, both tumbling:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from models.drift.events import ScoredEvent
-from models.drift.quality import FieldTally
+from models.drift.quality import Bounds, FieldTally
 from models.drift.reference import DriftReference
 from models.profile import bin_index, mid_ranks
 from schemas.base import ModelRef
@@ -138,8 +139,15 @@ class _FeatureBinner:
 class WindowAccumulator:
     """Counts one open window; `close()` returns the tally and starts afresh."""
 
-    def __init__(self, reference: DriftReference, chunk_rows: int = CHUNK_ROWS) -> None:
+    def __init__(
+        self,
+        reference: DriftReference,
+        chunk_rows: int = CHUNK_ROWS,
+        field_bounds: Sequence[Bounds | None] | None = None,
+    ) -> None:
         self.reference = reference
+        # Numeric raw fields' reference ranges: the field tally counts values outside them.
+        self._field_bounds = field_bounds
         self._binners = [
             _FeatureBinner(p.kind, p.bin_edges, list(p.categories), p.quantiles)
             for p in reference.features
@@ -165,7 +173,7 @@ class WindowAccumulator:
         self._score_sum = 0.0
         self._score_count = 0
         self._outcomes: Counter[str] = Counter()
-        self._fields = FieldTally()
+        self._fields = FieldTally(bounds=self._field_bounds)
 
     def add(self, event: ScoredEvent, reference_output: tuple[float, str] | None) -> None:
         """`reference_output`: the reference model's (score, outcome) on this event, if any."""
@@ -241,9 +249,14 @@ class Windowing:
     end is counted) and `full()` after it (a count window closes with its last event).
     """
 
-    def __init__(self, spec: WindowSpec, reference: DriftReference) -> None:
+    def __init__(
+        self,
+        spec: WindowSpec,
+        reference: DriftReference,
+        field_bounds: Sequence[Bounds | None] | None = None,
+    ) -> None:
         self.spec = spec
-        self.accumulator = WindowAccumulator(reference)
+        self.accumulator = WindowAccumulator(reference, field_bounds=field_bounds)
         self._start_ms: int | None = None
 
     @property

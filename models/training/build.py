@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -27,7 +29,7 @@ from models.predictor import (
     TreelitePredictor,
     treelite_checkpoint,
 )
-from models.profile import profile_features, profile_scores
+from models.profile import profile_features, profile_fields, profile_scores
 from models.training import lineage, resources
 from models.training.config import TrainingConfig
 from models.training.data import SplitData, TrainingData, prepare
@@ -40,6 +42,7 @@ from schemas.model_package import (
     Evaluation,
     FeatureBlock,
     FeatureSpec,
+    FieldProfile,
     ModelManifest,
     Provenance,
     ReasonHint,
@@ -111,7 +114,13 @@ def build_package(
         config, predictor, baseline, validation, test, review, decline, valid_scores
     )
     progress("profiling the training data and measuring resources")
-    profile = _profile(train.features, valid_scores, policy)
+    training_rows = transactions.filter(
+        pc.less(
+            transactions.column("event_time"),
+            pa.scalar(data.split.validation_start, type=transactions.column("event_time").type),
+        )
+    )
+    profile = _profile(train.features, valid_scores, policy, profile_fields(training_rows))
     measured = _resources(predictor, model_bytes, checkpoint, validation.features)
 
     commit, dirty = lineage.git_state(repo)
@@ -283,7 +292,10 @@ def _evaluate(
 
 
 def _profile(
-    train: npt.NDArray[np.float64], valid_scores: npt.NDArray[np.float64], policy: DecisionPolicy
+    train: npt.NDArray[np.float64],
+    valid_scores: npt.NDArray[np.float64],
+    policy: DecisionPolicy,
+    fields: list[FieldProfile],
 ) -> DataProfile:
     maker = DecisionMaker(policy, FEATURE_NAMES)
     no_features = [0.0] * len(FEATURE_NAMES)
@@ -292,6 +304,7 @@ def _profile(
         rows=int(train.shape[0]),
         features=profile_features(train, FEATURE_NAMES, CODE_FEATURES),
         score=profile_scores(valid_scores, outcomes),
+        fields=fields,
     )
 
 

@@ -151,8 +151,9 @@ def evaluate_command(
     fault: Annotated[
         list[str] | None,
         typer.Option(
-            help="A raw-field fault from --shift-day, one run each: null_coordinates[:share] or "
-            "constant_device[:share] (models.drift.faults)"
+            help="A raw-field fault from --shift-day, one run each: KIND[:share] with KIND "
+            "null_coordinates, constant_device, unknown_currency or swapped_coordinates "
+            "(models.drift.faults)"
         ),
     ] = None,
     maturity_days: Annotated[
@@ -262,13 +263,10 @@ def _concept(
 def _fault(
     population: Population, model: SimulatedModel, day: int, text: str, spec: WindowSpec
 ) -> None:
-    from models.drift.faults import FaultKind, evaluate_fault
+    from models.drift.faults import FAULT_KINDS, evaluate_fault
 
     name, _, share_text = text.partition(":")
-    kinds: dict[str, FaultKind] = {
-        "null_coordinates": "null_coordinates",
-        "constant_device": "constant_device",
-    }
+    kinds = {kind: kind for kind in FAULT_KINDS}
     if name not in kinds:
         raise _fail(f"--fault {text}: unknown fault {name!r}", 2)
     kind = kinds[name]

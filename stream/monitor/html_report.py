@@ -12,6 +12,7 @@ from schemas.drift import (
     ArrivedPerformance,
     DriftReport,
     FeatureDrift,
+    FieldQuality,
     LivePerformance,
 )
 from stream.monitor.svg import PALETTE, REFERENCE_COLOUR, Rule, Series, bar_chart, line_chart
@@ -268,25 +269,36 @@ def _fields(latest: DriftReport) -> str:
     if not latest.fields:
         return ""
     alerting = {subject: worst.value for subject, worst in _worst_severity(latest).items()}
+
+    def status(f: FieldQuality) -> str:
+        worst = alerting.get(f"field:{f.field}")
+        if worst is not None:
+            return f"<span class='{worst}'>{worst}</span>"
+        return "ok" if f.null_rate_shift is not None else "<span class='muted'>not judged</span>"
+
+    def new_values(f: FieldQuality) -> str:
+        if f.unseen_share is not None:
+            return f"{_pct1(f.unseen_share)} unseen"
+        if f.out_of_range_share is not None:
+            return f"{_pct1(f.out_of_range_share)} out of range"
+        return "<span class='muted'>n/a</span>"
+
     rows = "".join(
         f"<tr><td>{escape(f.field)}</td><td>{_pct1(f.null_rate)} (usual "
-        f"{_pct1(f.null_rate_baseline)})</td><td>{_pct1(f.top_share)} (usual "
-        f"{_pct1(f.top_share_baseline)})</td><td>{f.distinct:,}</td><td>"
-        + (
-            f"<span class='{alerting[f'field:{f.field}']}'>{alerting[f'field:{f.field}']}</span>"
-            if f"field:{f.field}" in alerting
-            else ("ok" if f.null_rate_shift is not None else "<span class='muted'>not judged"
-                  "</span>")
-        )
-        + "</td></tr>"
+        f"{_pct1(f.null_rate_baseline)}{', ' + f.baseline_from if f.baseline_from else ''})"
+        f"</td><td>{_pct1(f.top_share)} (usual {_pct1(f.top_share_baseline)})</td>"
+        f"<td>{new_values(f)}</td><td>{f.distinct:,}</td><td>{status(f)}</td></tr>"
         for f in latest.fields
-    )  # fmt: skip
+    )
     return (
         "<h2>Input fields (latest window)</h2><p class='muted'>Every raw field, read by the "
-        "model or not. Usual levels come from the monitor's first judged windows (the package "
-        "profile has model features only); not judged until then, and in windows too small."
-        "</p><table><tr><th>Field</th><th>Null rate</th><th>Commonest value's share</th>"
-        f"<th>Distinct (capped)</th><th>Status</th></tr>{rows}</table>"
+        "model or not. Usual levels come from the package's raw-field profile (training split) "
+        "where it has one, else from the monitor's first judged windows; identifiers' usual "
+        "commonest share always from the monitor. Categorical fields: share of values training "
+        "never saw; numeric ones: share outside training's 0.1-99.9 % range.</p>"
+        "<table><tr><th>Field</th><th>Null rate</th><th>Commonest value's share</th>"
+        "<th>New values</th><th>Distinct (capped)</th><th>Status</th></tr>"
+        f"{rows}</table>"
     )
 
 

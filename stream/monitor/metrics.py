@@ -153,8 +153,8 @@ class MonitorMetrics:
         )
         self.field_null_rate_shift = Gauge(
             "fraud_monitor_field_null_rate_shift",
-            "Rise of a raw input field's null rate over the monitor's baseline (0 within noise); "
-            "exported only for judged windows once the baseline is in",
+            "Rise of a raw input field's null rate over its baseline (the package's profile, else "
+            "the monitor's first windows; 0 within noise); exported only for judged windows",
             ["field"],
             registry=r,
         )
@@ -162,6 +162,20 @@ class MonitorMetrics:
             "fraud_monitor_field_top_share_shift",
             "Rise of a raw input field's commonest-value share over the baseline (a constant or "
             "collapsed field); exported like the null-rate shift",
+            ["field"],
+            registry=r,
+        )
+        self.field_unseen_share = Gauge(
+            "fraud_monitor_field_unseen_share",
+            "Share of a raw categorical field's values the package's training never saw (0 "
+            "within noise); exported like the null-rate shift, for packages with field profiles",
+            ["field"],
+            registry=r,
+        )
+        self.field_out_of_range_shift = Gauge(
+            "fraud_monitor_field_out_of_range_shift",
+            "Rise of a raw numeric field's share outside the training's 0.1-99.9 % range (0 "
+            "within noise); exported like the null-rate shift",
             ["field"],
             registry=r,
         )
@@ -252,6 +266,8 @@ class MonitorMetrics:
             for gauge, value in (
                 (self.field_null_rate_shift, quality.null_rate_shift),
                 (self.field_top_share_shift, quality.top_share_shift),
+                (self.field_unseen_share, quality.unseen_shift),
+                (self.field_out_of_range_shift, quality.out_of_range_shift),
             ):
                 if value is None:
                     _drop(gauge, quality.field)

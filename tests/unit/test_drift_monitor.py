@@ -399,3 +399,12 @@ def test_field_quality_is_exported_only_where_judged() -> None:
     assert value("fraud_monitor_field_null_rate_shift", {"field": "customer_lat"}) == 0.3
     assert value("fraud_monitor_field_top_share_shift", {"field": "customer_lat"}) == 0.0
     assert value("fraud_monitor_field_null_rate_shift", {"field": "device_id_hash"}) is None
+    # Against a package's field profile: unseen values of a code, numbers out of range.
+    currency = judged.model_copy(
+        update={"field": "currency", "unseen_share": 0.04, "unseen_shift": 0.04}
+    )
+    lat = judged.model_copy(update={"out_of_range_share": 0.2, "out_of_range_shift": 0.198})
+    value = _metrics_of(report.model_copy(update={"fields": [currency, lat, unjudged]}))
+    assert value("fraud_monitor_field_unseen_share", {"field": "currency"}) == 0.04
+    assert value("fraud_monitor_field_out_of_range_shift", {"field": "customer_lat"}) == 0.198
+    assert value("fraud_monitor_field_unseen_share", {"field": "device_id_hash"}) is None

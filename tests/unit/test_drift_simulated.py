@@ -179,6 +179,10 @@ def test_concept_drift_is_seen_from_arriving_labels_within_ten_days(
     [
         ("null_coordinates", 0.3, {"field:customer_lat", "field:customer_lon"}),
         ("constant_device", 0.1, {"field:device_id_hash"}),
+        # Against the package's raw-field profile: a code training never saw, numbers out of
+        # the training range.
+        ("unknown_currency", 0.03, {"field:currency"}),
+        ("swapped_coordinates", 0.1, {"field:customer_lat", "field:customer_lon"}),
     ],
 )
 def test_a_fault_in_fields_the_model_does_not_read_alerts_within_a_day(
@@ -188,4 +192,13 @@ def test_a_fault_in_fields_the_model_does_not_read_alerts_within_a_day(
     print(f"\nfault {kind} on {share:.0%}: first alerts {result.first_alert}")
     assert result.before_start == 0
     assert set(result.first_alert) == subjects  # nothing else: features and scores unchanged
+    assert all(after <= timedelta(days=1) for after in result.first_alert.values())
+
+
+def test_a_fault_present_from_the_first_live_day_is_seen_against_the_package(world: World) -> None:
+    """The monitor's own baseline would learn it as the norm; the package's profile does not."""
+    result = evaluate_fault(
+        world.population, world.model, LIVE_START_DAY, 0.3, "null_coordinates", DAILY
+    )
+    assert set(result.first_alert) == {"field:customer_lat", "field:customer_lon"}
     assert all(after <= timedelta(days=1) for after in result.first_alert.values())

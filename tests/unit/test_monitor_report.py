@@ -232,3 +232,21 @@ def test_a_field_with_two_alerts_shows_the_worse_one() -> None:
     page = html_report.render([latest.model_copy(update={"fields": [field], "alerts": alerts})])
     assert "<span class='critical'>critical</span></td></tr>" in page
     assert "<span class='warning'>warning</span></td></tr>" not in page
+
+
+def test_fields_show_their_baseline_source_and_new_values() -> None:
+    latest = _reports()[-1]
+    currency = FieldQuality(
+        field="currency", n=2000, null_rate=0.0, top_share=0.9, distinct=4,
+        null_rate_baseline=0.0, top_share_baseline=0.91, null_rate_shift=0.0,
+        baseline_from="package", unseen_share=0.031, unseen_shift=0.031,
+    )  # fmt: skip
+    lat = FieldQuality(
+        field="customer_lat", n=2000, null_rate=0.2, top_share=0.01, distinct=900,
+        null_rate_baseline=0.2, null_rate_shift=0.0, baseline_from="package",
+        out_of_range_share=0.004, out_of_range_shift=0.0,
+    )  # fmt: skip
+    page = html_report.render([latest.model_copy(update={"fields": [currency, lat]})])
+    assert "3.1% unseen" in page
+    assert "0.4% out of range" in page
+    assert "(usual 0.0%, package)" in page
