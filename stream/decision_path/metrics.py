@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from stream.decision_path.batch_histogram import BatchHistogram
+
+if TYPE_CHECKING:
+    from stream.decision_path.deciding import ModelCall
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -137,3 +143,10 @@ class StreamMetrics:
             ["reason"],
             registry=r,
         )
+
+    def count_model_calls(self, calls: Iterable[ModelCall]) -> None:
+        """Rows and seconds of each model call, streamed or online (a shadow's cost shows)."""
+        for call in calls:
+            labels = (call.role, call.model.name, call.model.version)
+            self.model_scored.labels(*labels).inc(call.rows)
+            self.model_call_seconds.labels(*labels).inc(call.us / 1e6)

@@ -68,6 +68,7 @@ class OnlineDecider:
         self._publisher = publisher
         self._key = key
         self._timeout_s = timeout_s
+        self._metrics = metrics
         self._results = metrics.online_decisions
         self._queued: list[tuple[list[Request], asyncio.Future[list[Entry | Answer]]]] = []
 
@@ -169,6 +170,8 @@ class OnlineDecider:
             for _, _, entry, *_ in pending:
                 overlay.remove(entry)
             raise
+        # The stream emits these decisions without a model call: the calls are counted here.
+        self._metrics.count_model_calls(self._decider.last_calls)
         for (index, request, entry, _, own_sums), made in zip(pending, decided, strict=True):
             entry.decision = made.decision
             if made.record is None:

@@ -69,10 +69,6 @@ class DecisionStage:
         self._model_decision_counter = functools.lru_cache(maxsize=64)(
             metrics.model_decisions.labels
         )
-        self._model_scored_counter = functools.lru_cache(maxsize=64)(metrics.model_scored.labels)
-        self._model_seconds_counter = functools.lru_cache(maxsize=64)(
-            metrics.model_call_seconds.labels
-        )
 
     def begin_batch(self) -> None:
         """A new micro-batch: one `now` for its validation (the decoder derives its event-time
@@ -195,10 +191,7 @@ class DecisionStage:
         for (role, version), count in by_model.items():
             name = names.get((role, version), "unknown")
             self._model_decision_counter(role, name, version).inc(count)
-        for call in self.decider.last_calls:
-            labels = (call.role, call.model.name, call.model.version)
-            self._model_scored_counter(*labels).inc(call.rows)
-            self._model_seconds_counter(*labels).inc(call.us / 1e6)
+        metrics.count_model_calls(self.decider.last_calls)
         fallbacks = Counter(e.fallback_reason for e in decided if e.fallback_reason is not None)
         for reason, count in fallbacks.items():
             self._fallback_counter(reason).inc(count)

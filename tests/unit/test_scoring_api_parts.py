@@ -70,7 +70,12 @@ class FakePublisher:
         delivered.set_result(self._fail)
 
 
-def _online(built: InMemoryStage, overlay: Overlay, publisher: FakePublisher) -> OnlineDecider:
+def _online(
+    built: InMemoryStage,
+    overlay: Overlay,
+    publisher: FakePublisher,
+    metrics: StreamMetrics | None = None,
+) -> OnlineDecider:
     return OnlineDecider(
         built.stage.enricher,
         built.stage.decider,
@@ -78,7 +83,7 @@ def _online(built: InMemoryStage, overlay: Overlay, publisher: FakePublisher) ->
         publisher,  # type: ignore[arg-type]
         KEY,
         1.0,
-        StreamMetrics(),
+        metrics or StreamMetrics(),
     )
 
 
@@ -247,7 +252,8 @@ def test_concurrent_requests_are_decided_together_in_arrival_order(champion: Cha
     events = _same_card(3, seed=19)
     built = in_memory_stage(champion)
     publisher = FakePublisher()
-    online = _online(built, Overlay(), publisher)
+    metrics = StreamMetrics()
+    online = _online(built, Overlay(), publisher, metrics)
 
     async def together() -> list[list[bytes | None]]:
         answers = await asyncio.gather(*(online.decide(_requests([e])) for e in events))
@@ -258,6 +264,11 @@ def test_concurrent_requests_are_decided_together_in_arrival_order(champion: Cha
         json.loads(v)["transaction_id"] for _, v in events
     ]
     assert [c.rows for c in built.stage.decider.last_calls] == [3]  # one model call
+    # Counted per model here: the stream will emit these decisions without calling it.
+    (call,) = built.stage.decider.last_calls
+    labels = {"role": call.role, "name": call.model.name, "version": call.model.version}
+    scored = metrics.registry.get_sample_value("fraud_model_scored_events_total", labels)
+    assert scored == 3.0
     counts = [
         orjson.loads(Carried.decode(dict(h)[DECISION_HEADER]).log)["features"][  # type: ignore[union-attr]
             "card_count_1h"
