@@ -138,13 +138,29 @@ class FieldTally:
         self.bounds = tuple(bounds) if bounds is not None else (None,) * len(FIELDS)
         self.counts = [_Counts() for _ in FIELDS]
 
-    def merged(self, other: FieldTally) -> FieldTally:
-        """Both windows' counts together (the trailing day of short windows)."""
-        total = FieldTally(self.max_keys, self.bounds)
-        for out, a, b in zip(total.counts, self.counts, other.counts, strict=True):
-            out.n, out.nulls, out.outside = a.n + b.n, a.nulls + b.nulls, a.outside + b.outside
-            out.values = a.values + b.values
-        return total
+    def include(self, other: FieldTally) -> None:
+        """Count `other`'s values here too (a running total over windows)."""
+        for out, part in zip(self.counts, other.counts, strict=True):
+            out.n, out.nulls, out.outside = (
+                out.n + part.n,
+                out.nulls + part.nulls,
+                out.outside + part.outside,
+            )
+            out.values.update(part.values)
+
+    def exclude(self, other: FieldTally) -> None:
+        """Take back what `include(other)` counted."""
+        for out, part in zip(self.counts, other.counts, strict=True):
+            out.n, out.nulls, out.outside = (
+                out.n - part.n,
+                out.nulls - part.nulls,
+                out.outside - part.outside,
+            )
+            values = out.values
+            values.subtract(part.values)
+            for key in part.values:
+                if values[key] <= 0:
+                    del values[key]
 
     def add(self, keys: FieldKeys) -> None:
         if not keys:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from datetime import UTC, datetime
+
+import numpy as np
 
 from models.drift import DriftMonitor, WindowSpec
 from models.drift.monitor import JoinSpec
-from models.drift.quality import FIELDS
+from models.drift.quality import FIELDS, FieldTally
+from models.drift.seasonal import TrailingDay
+from models.drift.window import FeatureTally
 from schemas.drift import AlertThresholds, DriftReport, WindowKind
 from tests.support.drift_data import DAY_MS, HOUR_MS, T0_MS, event, reference
 
@@ -86,3 +92,46 @@ def test_raw_field_quality_is_pooled_over_the_day_too() -> None:
             reports.extend(monitor.feed(plain._replace(fields=tuple(keys))))
     assert reports[-1].fields and reports[-1].fields[lat].null_rate_baseline is not None
     assert not any(a.subject and a.subject.startswith("field:") for r in reports for a in r.alerts)
+
+
+def test_the_trailing_day_is_kept_as_running_totals_equal_to_a_fresh_sum() -> None:
+    """Each close adds one window and subtracts those that left the day: the totals must stay
+    what summing the day's windows afresh gives (features and raw fields)."""
+    rng = random.Random(3)
+    day = TrailingDay()
+    kept: list[tuple[int, int, int, tuple[FeatureTally, ...], FieldTally]] = []
+    start = T0_MS
+    for _ in range(120):
+        length = rng.choice((HOUR_MS // 2, HOUR_MS, 3 * HOUR_MS))
+        features = tuple(
+            FeatureTally(
+                bins=np.array([rng.randrange(20) for _ in range(4)], dtype=np.int64),
+                unseen=rng.randrange(3),
+                missing=rng.randrange(3),
+                rank_sum=rng.random() * 10,
+            )
+            for _ in range(2)
+        )
+        fields = FieldTally()
+        for _ in range(rng.randrange(1, 40)):
+            fields.add(tuple(rng.choice((None, rng.randrange(6))) for _ in FIELDS))
+        window = (start, start + length, rng.randrange(50), features, fields)
+        pooled = day.add(*window)
+        kept.append(window)
+        while len(kept) > 1 and kept[1][0] <= window[1] - DAY_MS:
+            kept.pop(0)
+        assert pooled.events == sum(w[2] for w in kept)
+        assert pooled.start_ms == kept[0][0]
+        for index, total in enumerate(pooled.features):
+            parts = [w[3][index] for w in kept]
+            assert (total.bins == sum(p.bins for p in parts)).all()
+            assert total.unseen == sum(p.unseen for p in parts)
+            assert total.missing == sum(p.missing for p in parts)
+            assert abs(total.rank_sum - sum(p.rank_sum for p in parts)) < 1e-9
+        assert pooled.fields is not None
+        for field_index, counts in enumerate(pooled.fields.counts):
+            parts_counts = [w[4].counts[field_index] for w in kept]
+            assert counts.n == sum(c.n for c in parts_counts)
+            assert counts.nulls == sum(c.nulls for c in parts_counts)
+            assert counts.values == sum((c.values for c in parts_counts), Counter())
+        start += length
