@@ -465,3 +465,37 @@ def test_unfixed_consumer_thread_keeps_the_upstream_reading() -> None:
     fetcher._subscriptions.fetch_context = contextlib.nullcontext
     taken = asyncio.run(thread._fetch_records(Client(), set(), timeout=0))
     assert list(taken) == [("input", 0)]  # upstream: an empty set means every partition
+
+
+def test_table_stores_close_on_stop_and_revoke_without_a_full_collection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from faust.types import TP
+
+    from stream.engine.prompt_restart import PromptRocksDBStore
+
+    app: Any = create_app(Settings(data_dir=tmp_path))
+    table = app.Table("cards", partitions=4, key_type=bytes, value_type=bytes)
+    store = table.data
+    assert isinstance(store, PromptRocksDBStore)
+    collections: list[int] = []
+    monkeypatch.setattr("gc.collect", lambda *a: collections.append(1) or 0)
+
+    def locked(partition: int) -> bool:
+        try:
+            Rdict(str(store.partition_path(partition)), Options(raw_mode=True)).close()
+        except Exception as exc:  # RocksDB's "lock hold by current process"
+            assert "lock" in str(exc).lower(), exc
+            return True
+        return False
+
+    for partition in (1, 2, 3):
+        store._db_for_partition(partition).put(b"k", b"v")
+    assert locked(1) and locked(2) and locked(3)
+    changelog = table.changelog_topic.get_topic_name()
+    store.revoke_partitions(table, {TP(changelog, 1), TP("another-topic", 2)})
+    assert not locked(1) and locked(2)  # closed at once, not when a collection gets to it
+    asyncio.run(store.stop())
+    assert not locked(2) and not locked(3)
+    assert collections == []  # Faust's store ran a full collection on each
+    assert bytes(store._db_for_partition(2).get(b"k")) == b"v"  # reopens as before
