@@ -63,3 +63,14 @@ def test_a_successor_prepares_only_when_it_must_wait_and_before_it_says_so(
     thread.join(30)
     assert seen == [None, "took over"]
     assert uncontended == []  # nothing to wait for: nothing prepared ahead
+
+
+def test_a_stopped_worker_gives_its_cpu_to_the_successor() -> None:
+    # Called once the data-dir lock is released (stream.decision_path.worker.run_worker).
+    probe = (
+        "import os; from stream.decision_path.worker import _yield_cpu_to_a_successor as y; "
+        "before = os.nice(0); y(); print(before, os.nice(0))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    before, after = map(int, done.stdout.split())
+    assert after == 19 and before < 19
