@@ -7,7 +7,7 @@ from faust.tables.manager import TableManager
 
 from stream.engine.consumer import install_consumer
 from stream.engine.ordered_recovery import OrderedRecoveryTableManager
-from stream.engine.prompt_restart import PromptTableStart
+from stream.engine.prompt_restart import PromptTableStart, register_prompt_store
 from stream.engine.sensors import drop_monitor
 from stream.kafka_clients import faust_credentials
 from stream.settings import Settings
@@ -21,7 +21,8 @@ def create_app(settings: Settings) -> faust.App:
         broker=",".join(f"kafka://{host}" for host in settings.kafka_bootstrap.split(",")),
         # TLS/SASL for every aiokafka client of Faust: consumers, producer, topic creation.
         broker_credentials=faust_credentials(settings.kafka),
-        store="rocksdb://",
+        # Faust's RocksDB store (same files), without its full collections on a restart's path.
+        store=register_prompt_store(),
         datadir=str(data_dir),
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,

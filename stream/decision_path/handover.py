@@ -5,8 +5,11 @@ A worker holds an exclusive lock on its data directory from before Faust starts 
 (a restart started before the old one stopped) loads its model, warms up and then waits on
 the lock: the moment the old process exits, it starts consuming. A restart then costs the
 old process's shutdown and the new one's join and local recovery, not its imports and model
-load (seconds on these machines). Two workers wrongly given one data directory wait instead
-of fighting over RocksDB's locks.
+load (seconds on these machines). What else can be done before the partitions come is done
+before it says it waits (`prepare`: the merchant view's read of the partials' changelog and
+the one full garbage collection), so none of it competes with the join and recovery for the
+interpreter while the partitions are paused. Two workers wrongly given one data directory
+wait instead of fighting over RocksDB's locks.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,13 +28,17 @@ WAITING_FILE = "worker.waiting"  # holds the pid of a process warm and waiting f
 
 
 @contextmanager
-def data_dir_held(data_dir: Path) -> Iterator[None]:
+def data_dir_held(data_dir: Path, prepare: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the data dir's lock for the body; if another process holds it, run `prepare`,
+    then say so (WAITING_FILE) and wait for it to exit."""
     data_dir.mkdir(parents=True, exist_ok=True)
     waiting = data_dir / WAITING_FILE
     with (data_dir / LOCK_FILE).open("a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            if prepare is not None:
+                prepare()
             log.info("warm; waiting for the previous process of this worker to exit")
             waiting.write_text(str(os.getpid()))
             fcntl.flock(lock, fcntl.LOCK_EX)

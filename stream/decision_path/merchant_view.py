@@ -139,7 +139,9 @@ class PartialsReplica:
         self._thread = threading.Thread(target=self._run, name="merchant-view", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        """Start reading (once; later calls do nothing)."""
+        if self._thread.ident is None:
+            self._thread.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stop.set()

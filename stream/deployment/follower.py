@@ -33,11 +33,14 @@ class PlanFollower:
         self._thread = threading.Thread(target=self._run, name="plan-follower", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        """Start following (once; later calls do nothing)."""
+        if self._thread.ident is None:
+            self._thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stop.set()
-        self._thread.join(timeout_s)
+        if self._thread.ident is not None:
+            self._thread.join(timeout_s)
 
     def _run(self) -> None:
         settings = self._settings

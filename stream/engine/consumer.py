@@ -23,10 +23,11 @@ def install_consumer(
     `gapless_topics`: the stream topics that are neither compacted nor written transactionally,
     so any jump in their offsets is a stale delivery (see stream.engine.delivery_guard).
     `fixes=False` keeps only the speed overrides (prompt fetches, direct delivery): for
-    reproducing the engine's delivery defects.
+    reproducing the engine's delivery defects (stream.engine.active_only included).
     """
     PromptFetchConsumerThread.fetch_max_wait_ms = fetch_max_wait_ms
     PromptFetchConsumerThread.fetch_flow_wait_ms = fetch_flow_wait_ms
+    PromptFetchConsumerThread.drain_only_active = fixes
     app.transport.Consumer = type(
         "EngineConsumer",
         (DirectDelivery, Positioning, PromptFetch, AIOKafkaConsumer),

@@ -25,6 +25,7 @@ def consumer_state(app: Any) -> dict[str, Any]:
                 "committed": consumer._committed_offset.get(tp),
                 "highwater": consumer.highwater(tp),
                 "guard_expects": guard.expected(tp) if guard is not None else None,
+                **_client_state(consumer, tp),
             }
         )
     fetcher = app._fetcher
@@ -35,6 +36,27 @@ def consumer_state(app: Any) -> dict[str, Any]:
         "recovery_completed": app.tables.recovery.completed.is_set(),
         "fetcher": {"state": fetcher.state, "crashed": fetcher.crashed},
         "partitions": partitions,
+    }
+
+
+def _client_state(consumer: Any, tp: Any) -> dict[str, Any]:
+    """aiokafka's own view of the partition: its fetch position and pause, and records fetched
+    but not handed over yet (what tells a partition never fetched from one fetched and dropped)."""
+    try:
+        client = consumer._thread._ensure_consumer()
+        state = client._subscription.subscription.assignment.state_value(tp)
+        fetched = client._fetcher._records.get(tp)
+    except Exception:  # diagnostics only: never fail the view
+        return {}
+    if state is None:
+        return {"client": None}
+    return {
+        "client": {
+            "position": state._position,
+            "awaiting_reset": state.awaiting_reset,
+            "paused": state.paused,
+            "fetched_not_taken": fetched is not None,
+        }
     }
 
 

@@ -41,12 +41,16 @@ from typing import Any
 
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
+from stream.engine.active_only import ActivePartitions
+
 
 class PromptFetchConsumerThread(AIOKafkaConsumerThread):
     # Set per app by `stream.engine.consumer.install_consumer`.
     fetch_max_wait_ms = 100  # idle
     fetch_flow_wait_ms = 5  # while records flow
     quiet_after_s = 1.0
+    # Take only records of active partitions, also when none is (stream.engine.active_only).
+    drain_only_active = True
 
     _last_records_at = 0.0
     _flowing = False
@@ -66,6 +70,8 @@ class PromptFetchConsumerThread(AIOKafkaConsumerThread):
         fetcher = consumer._fetcher
         if not getattr(fetcher, "_fraudstream_tuned", False):
             self._tune(fetcher)
+        if self.drain_only_active and active_partitions is not None:
+            active_partitions = ActivePartitions(active_partitions)
         records = await super()._fetch_records(
             consumer, active_partitions, timeout=timeout, max_records=max_records
         )

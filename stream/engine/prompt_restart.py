@@ -10,7 +10,14 @@ backlog for them. Replaces, in faust-streaming 0.15.3 / mode-streaming 0.7.1:
 - `Worker._sentinel_task` (mode/worker.py ~317-318): the last step of a shutdown, after every
   service has stopped, waits 1.0 s ("Gathering all futures..." → "Closing event loop").
   A tenth of a second still lets the closing transports' callbacks run.
-Delete when: upstream drops those sleeps or makes them settings.
+- `Store.stop` and `Store.revoke_partitions` (faust/stores/rocksdb.py ~568-589): each runs a
+  full `gc.collect()`, to let the collector close the RocksDB handles it dropped (its own
+  `db.close()` calls are commented out). One per table on the old process's stop and one per
+  table at the new process's assignment, all on the restart's critical path (measured here
+  in a rolling restart on a loaded machine: the card table's stop 242 ms, the partials' 124 ms;
+  at the new process's assignment 512 ms before the first store opened and 364 ms between the
+  two tables). Here the handles are closed explicitly, at once, and nothing is collected.
+Delete when: upstream drops those sleeps and collections or makes them settings.
 """
 
 from __future__ import annotations
@@ -19,6 +26,11 @@ import asyncio
 from typing import Any
 
 import faust
+from faust.stores import STORES
+from faust.stores.rocksdb import Store as RocksDBStore
+from faust.types import TP
+
+PROMPT_STORE_URL = "fraudstream-rocksdb://"  # Faust's RocksDB store, without the collections
 
 
 class PromptTableStart:
@@ -34,3 +46,27 @@ class PromptTableStart:
 class PromptStopWorker(faust.Worker):
     async def _sentinel_task(self) -> None:
         await asyncio.sleep(0.1)
+
+
+class PromptRocksDBStore(RocksDBStore):
+    """Faust's RocksDB store whose stop and revocation close the handles themselves."""
+
+    async def stop(self) -> None:
+        self.logger.info("Closing rocksdb on stop")
+        self._close_all(list(self._dbs))
+
+    def revoke_partitions(self, table: Any, tps: set[TP]) -> None:
+        topics = table.changelog_topic.topics
+        self._close_all([tp.partition for tp in tps if tp.topic in topics])
+
+    def _close_all(self, partitions: list[int]) -> None:
+        for partition in partitions:
+            db = self._dbs.pop(partition, None)
+            if db is not None:
+                db.close()
+
+
+def register_prompt_store() -> str:
+    """Make PROMPT_STORE_URL name PromptRocksDBStore (same files as Faust's `rocksdb://`)."""
+    STORES.aliases[PROMPT_STORE_URL.split(":", 1)[0]] = f"{__name__}:PromptRocksDBStore"
+    return PROMPT_STORE_URL

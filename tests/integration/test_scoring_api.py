@@ -494,14 +494,6 @@ def test_requests_during_a_model_switch(kafka_bootstrap: str, tmp_path: Path) ->
     _exactly_one_decision_each(decisions, answers)
 
 
-@pytest.mark.xfail(
-    reason="open, not from the online path: restarted at once after a SIGKILL that came before "
-    "the worker's first offset commit, the worker fetched nothing from its input partitions "
-    "(read offsets null, the guard expecting offset 0, no warning) in 3 of 3 runs; main's code "
-    "(the API waiting for the stream) does the same in the same scenario. With ~5 s between "
-    "the kill and the restart every record was replayed and the answered decisions emitted",
-    strict=False,
-)
 def test_an_answered_decision_survives_the_owner_killed_right_after(
     kafka_bootstrap: str, test_package: Path, tmp_path: Path
 ) -> None:

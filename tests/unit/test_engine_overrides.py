@@ -4,6 +4,7 @@ doing what each says. Removing one makes its test here fail."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -358,3 +359,143 @@ def test_fetches_wait_briefly_while_records_flow_and_long_when_idle() -> None:
     assert fetcher._fetch_max_wait_ms == 5
     thread._apply(fetcher, 11.5)  # quiet for longer than quiet_after_s
     assert (fetcher._fetch_max_wait_ms, fetcher._fetcher_timeout) == (100, 0.1)
+
+
+def _fetcher_holding(*tps: Any) -> Any:
+    """aiokafka's own Fetcher, holding one fetched record per partition of `tps`."""
+    from aiokafka.consumer.fetcher import Fetcher, FetchResult
+
+    class State:
+        paused = False
+        position = 0
+
+        def consumed_to(self, offset: int) -> None:
+            self.position = offset
+
+    class Assignment:
+        active = True
+
+        def __init__(self) -> None:
+            self.states = {tp: State() for tp in tps}
+
+        def state_value(self, tp: Any) -> State:
+            return self.states[tp]
+
+    class Records:
+        def __init__(self, tp: Any) -> None:
+            self.left = [f"{tp.topic}-{tp.partition}@0"]
+            self.next_fetch_offset = 0
+
+        def __iter__(self) -> Any:
+            return self
+
+        def __next__(self) -> str:
+            if not self.left:
+                raise StopIteration
+            self.next_fetch_offset += 1
+            return self.left.pop()
+
+    class Subscriptions:
+        reassignment_in_progress = False
+
+        def is_assigned(self, tp: Any) -> bool:
+            return True
+
+    fetcher: Any = Fetcher.__new__(Fetcher)
+    fetcher._subscriptions = Subscriptions()
+    fetcher._wait_consume_future = None
+    fetcher._closed = False
+    fetcher.assignment = Assignment()
+    fetcher._records = {
+        tp: FetchResult(tp, assignment=fetcher.assignment, partition_records=Records(tp), backoff=0)
+        for tp in tps
+    }
+    return fetcher
+
+
+def test_no_record_is_taken_from_aiokafka_while_no_partition_is_active() -> None:
+    from aiokafka.structs import TopicPartition
+    from faust.types import TP
+
+    changelog, inputs = TopicPartition("changelog", 0), TopicPartition("input", 0)
+    fetcher = _fetcher_holding(changelog, inputs)
+
+    class Client:
+        _closed = False
+        _fetcher = fetcher
+
+    class FaustConsumer:
+        flow_active = True
+
+    thread: Any = PromptFetchConsumerThread.__new__(PromptFetchConsumerThread)
+    thread._tune = lambda fetcher: None
+    thread.drain_only_active = True  # what install_consumer sets unless asked for no fixes
+    thread.consumer = FaustConsumer()
+    fetcher._subscriptions.fetch_context = contextlib.nullcontext
+    active: set[Any] = set()  # end of recovery: changelogs paused again, inputs not resumed
+
+    taken = asyncio.run(thread._fetch_records(Client(), active, timeout=0))
+    # aiokafka reads an empty set as "all": it would hand both over and move both positions,
+    # and Faust drops records of partitions not active.
+    assert taken == {}
+    assert fetcher.assignment.states[inputs].position == 0
+    active.add(TP("input", 0))  # Faust resumes the input partition
+    taken = asyncio.run(thread._fetch_records(Client(), active, timeout=0))
+    assert taken == {inputs: ["input-0@0"]}
+    assert fetcher.assignment.states[inputs].position == 1
+    assert changelog in fetcher._records  # still held for when it is active
+
+
+def test_unfixed_consumer_thread_keeps_the_upstream_reading() -> None:
+    from aiokafka.structs import TopicPartition
+
+    fetcher = _fetcher_holding(TopicPartition("input", 0))
+    thread: Any = PromptFetchConsumerThread.__new__(PromptFetchConsumerThread)
+    thread._tune = lambda fetcher: None
+    thread.drain_only_active = False
+
+    class Client:
+        _closed = False
+        _fetcher = fetcher
+
+    class FaustConsumer:
+        flow_active = True
+
+    thread.consumer = FaustConsumer()
+    fetcher._subscriptions.fetch_context = contextlib.nullcontext
+    taken = asyncio.run(thread._fetch_records(Client(), set(), timeout=0))
+    assert list(taken) == [("input", 0)]  # upstream: an empty set means every partition
+
+
+def test_table_stores_close_on_stop_and_revoke_without_a_full_collection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from faust.types import TP
+
+    from stream.engine.prompt_restart import PromptRocksDBStore
+
+    app: Any = create_app(Settings(data_dir=tmp_path))
+    table = app.Table("cards", partitions=4, key_type=bytes, value_type=bytes)
+    store = table.data
+    assert isinstance(store, PromptRocksDBStore)
+    collections: list[int] = []
+    monkeypatch.setattr("gc.collect", lambda *a: collections.append(1) or 0)
+
+    def locked(partition: int) -> bool:
+        try:
+            Rdict(str(store.partition_path(partition)), Options(raw_mode=True)).close()
+        except Exception as exc:  # RocksDB's "lock hold by current process"
+            assert "lock" in str(exc).lower(), exc
+            return True
+        return False
+
+    for partition in (1, 2, 3):
+        store._db_for_partition(partition).put(b"k", b"v")
+    assert locked(1) and locked(2) and locked(3)
+    changelog = table.changelog_topic.get_topic_name()
+    store.revoke_partitions(table, {TP(changelog, 1), TP("another-topic", 2)})
+    assert not locked(1) and locked(2)  # closed at once, not when a collection gets to it
+    asyncio.run(store.stop())
+    assert not locked(2) and not locked(3)
+    assert collections == []  # Faust's store ran a full collection on each
+    assert bytes(store._db_for_partition(2).get(b"k")) == b"v"  # reopens as before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -39,3 +40,37 @@ def test_the_lock_is_free_again_once_held_and_released(tmp_path: Path) -> None:
     with data_dir_held(tmp_path):
         assert (tmp_path / "worker.lock").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["worker.lock"]
+
+
+def test_a_successor_prepares_only_when_it_must_wait_and_before_it_says_so(
+    tmp_path: Path,
+) -> None:
+    uncontended: list[str] = []
+    seen: list[object] = []
+
+    def successor() -> None:
+        with data_dir_held(tmp_path, prepare=lambda: seen.append(waiting_pid(tmp_path))):
+            seen.append("took over")
+
+    with data_dir_held(tmp_path, prepare=lambda: uncontended.append("prepared")):
+        thread = threading.Thread(target=successor)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while waiting_pid(tmp_path) is None:
+            assert time.monotonic() < deadline, "the successor never said it waits"
+            time.sleep(0.01)
+        assert seen == [None]  # prepared, before the waiting file named it
+    thread.join(30)
+    assert seen == [None, "took over"]
+    assert uncontended == []  # nothing to wait for: nothing prepared ahead
+
+
+def test_a_stopped_worker_gives_its_cpu_to_the_successor() -> None:
+    # Called once the data-dir lock is released (stream.decision_path.worker.run_worker).
+    probe = (
+        "import os; from stream.decision_path.worker import _yield_cpu_to_a_successor as y; "
+        "before = os.nice(0); y(); print(before, os.nice(0))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    before, after = map(int, done.stdout.split())
+    assert after == 19 and before < 19
