@@ -74,11 +74,12 @@ class LoadReport:
         ]
 
 
-def percentiles(values: list[float]) -> dict[str, float]:
+def percentiles(values: list[float], qs: tuple[float, ...] = QUANTILES) -> dict[str, float]:
+    """{"p50": ..., ...} for each of `qs`; NaN when there are no values."""
     if not values:
-        return {f"p{q:g}": float("nan") for q in QUANTILES}
+        return {f"p{q:g}": float("nan") for q in qs}
     array = np.asarray(values)
-    return {f"p{q:g}": float(np.percentile(array, q)) for q in QUANTILES}
+    return {f"p{q:g}": float(np.percentile(array, q)) for q in qs}
 
 
 def run_load(

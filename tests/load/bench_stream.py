@@ -31,6 +31,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer
 
 from stream.broker import BrokerConfig, KafkaBroker, free_ports
+from stream.load.run import percentiles
 from stream.settings import Settings
 from tests.load.probes import (
     LOG_APPEND_TIME,
@@ -38,7 +39,6 @@ from tests.load.probes import (
     Events,
     TripCollector,
     in_thread,
-    percentiles,
     produce_paced,
 )
 from tests.support.clients import end_offsets, produce
@@ -219,7 +219,7 @@ def worker_paced(
     return {
         "n": len(trips),
         "expected": len(wanted),
-        "latency": percentiles(totals),
+        "latency": percentiles(totals, (50, 95, 99)),
         "fallbacks": sum(t.fallback for t in trips),
         "cpu_us": meter.per_event_us(len(wanted)),
         "segments": {name: percentiles(values, (50, 99)) for name, values in segments.items()},

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from stream.load.pacing import Record
 from stream.load.pacing import produce_paced as paced
+from stream.load.readback import transaction_id_of
 from stream.prompt_reading import take_available
 
 Events = list[tuple[bytes, bytes]]
@@ -59,10 +59,6 @@ class CpuMeter:
 
     def share_of_core(self) -> dict[str, float]:
         return {name: cpu / max(self.wall_seconds, 1e-9) for name, cpu in self.seconds.items()}
-
-
-def transaction_id_of(value: bytes) -> bytes:
-    return value.split(b'"transaction_id":"', 1)[1].split(b'"', 1)[0]
 
 
 def produce_paced(
@@ -160,13 +156,6 @@ class TripCollector:
 
     def complete(self) -> list[Trip]:
         return [t for t in self.trips.values() if t.read and t.milestones]
-
-
-def percentiles(values: list[float], qs: tuple[float, ...] = (50, 95, 99)) -> dict[str, float]:
-    if not values:
-        return {f"p{q:g}": float("nan") for q in qs}
-    array = np.asarray(values)
-    return {f"p{q:g}": float(np.percentile(array, q)) for q in qs}
 
 
 def in_thread(target: Callable[[], None]) -> threading.Thread:
