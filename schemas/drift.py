@@ -232,6 +232,20 @@ class LivePerformance(Part):
     reference_pr_auc: Probability | None = Field(
         default=None, description="(v2) PR-AUC of this package on its test split, when known"
     )
+    pr_auc_high: Probability | None = Field(
+        default=None,
+        description="(v2) Upper bound of live PR-AUC's 95 % logit interval (from the fraud count)",
+    )
+    reference_pr_auc_low: Probability | None = Field(
+        default=None,
+        description="(v2) Lower bound of the test PR-AUC's 95 % logit interval, from the test "
+        "split's fraud count (itself a sample)",
+    )
+    pr_auc_drop: NonNegative | None = Field(
+        default=None,
+        description="(v2) (reference_pr_auc_low - pr_auc_high) / reference_pr_auc_low, at least "
+        "0; null without a reference or with fewer than min_positives fraud labels",
+    )
 
 
 class ArrivedPerformance(Part):
@@ -250,6 +264,11 @@ class ArrivedPerformance(Part):
     fraud_labels: Count = Field(description="Fraud labels in force for these events, so far")
     fraud_labels_weighted: NonNegative = Field(
         description="The same, weighted by the label join's sample (an estimate over all events)"
+    )
+    fraud_cards: Count | None = Field(
+        default=None,
+        description="Distinct cards among those fraud labels: the incidents the recall interval "
+        "counts as its sample (a card's frauds are caught or missed together)",
     )
     recall: Probability | None
     recall_low: Probability | None = Field(description="Wilson 95 % interval, lower bound")
@@ -342,7 +361,9 @@ class AlertThresholds(Part):
         default=50, description="Rate ratios only when the reference rate expects this many"
     )
     pr_auc_drop_minor: Probability = Field(
-        default=0.2, description="Relative drop of live PR-AUC below the package's test PR-AUC"
+        default=0.2,
+        description="Relative drop of live PR-AUC's 95 % upper bound below the 95 % lower bound "
+        "of the package's test PR-AUC",
     )
     pr_auc_drop_major: Probability = 0.4
     location_z_minor: float = Field(

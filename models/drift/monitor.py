@@ -31,7 +31,9 @@ from models.drift.compare import (
     decision_rates,
     feature_drift,
     performance_alerts,
+    recall_evidence_needed,
     score_drift,
+    with_pr_auc_drop,
     with_recall_drop,
 )
 from models.drift.events import ScoredEvent, utc_from_ms
@@ -148,7 +150,9 @@ class DriftMonitor:
     # -- labels ------------------------------------------------------------------------------
 
     def observe_label(self, label: FraudLabel) -> None:
-        self.join.add_label(label.transaction_id, label.is_fraud, epoch_ms(label.labelled_at))
+        self.join.add_label(
+            label.transaction_id, label.is_fraud, epoch_ms(label.labelled_at), label.card_id
+        )
 
     # -- reports -----------------------------------------------------------------------------
 
@@ -199,13 +203,21 @@ class DriftMonitor:
             reference.score, predictions, span, thresholds, alerting=full
         )
         alerts.extend(raised)
-        performance = self.performance.snapshot(reference.model, reference.reference_pr_auc)
+        performance = [
+            with_pr_auc_drop(entry, thresholds)
+            for entry in self.performance.snapshot(
+                reference.model, reference.reference_pr_auc, reference.reference_positives
+            )
+        ]
         alerts.extend(performance_alerts(performance, thresholds))
         arrived = self.arrivals.pooled(
             reference.model,
             tally.end_ms,
             thresholds.min_fraud_labels_arrived,
             thresholds.arrived_max_days,
+            recall_evidence_needed(
+                reference.reference_recall, reference.reference_positives, thresholds
+            ),
         )
         if arrived is not None:
             arrived = with_recall_drop(
