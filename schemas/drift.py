@@ -271,7 +271,7 @@ class ArrivedPerformance(Part):
         "counts as its sample (a card's frauds are caught or missed together)",
     )
     recall: Probability | None
-    recall_low: Probability | None = Field(description="Wilson 95 % interval, lower bound")
+    recall_low: Probability | None = Field(description="One-sided 95 % Wilson lower bound, counting fraud incidents (cards)")
     recall_high: Probability | None
     precision_lower_bound: Probability | None
     estimated_recall: Probability | None = Field(description="Label-free (CBPE)")
@@ -281,7 +281,7 @@ class ArrivedPerformance(Part):
     )
     reference_recall_low: Probability | None = Field(
         default=None,
-        description="Its Wilson 95 % lower bound from the test split's fraud count (itself a "
+        description="Its one-sided 95 % Wilson lower bound from the test split's fraud count (itself a "
         "sample: a one-week split holds a few dozen frauds)",
     )
     recall_drop: NonNegative | None = Field(
@@ -381,7 +381,7 @@ class AlertThresholds(Part):
     )
     recall_drop_minor: Probability = Field(
         default=0.3,
-        description="Arrived-label recall's 95 % upper bound this far (relative) below the "
+        description="Arrived-label recall's one-sided 95 % upper bound this far (relative) below the "
         "package's test recall: WARNING",
     )
     recall_drop_major: Probability = 0.5

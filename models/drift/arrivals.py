@@ -31,7 +31,9 @@ Evidence is counted by incident, not by label: fraud comes as one victim card wi
 transactions, all caught or all missed together, so 20 labels from 5 cards are about 5 pieces of
 evidence. The interval's sample size is the weights' effective size divided by the design effect
 labels / distinct cards (Kish), i.e. the distinct fraud cards when weights are equal: exact when
-a card's frauds share their outcome, conservative when they do not. Counted by label, seed 7's
+a card's frauds share their outcome, conservative when they do not. The bounds are one-sided
+95 % bounds (z = 1.645: the question is one-sided, did recall fall), so `recall_low` and
+`recall_high` together are a 90 % interval. Counted by label, seed 7's
 clean simulated traffic gave four recall alarms (0 of 21 labels caught while live recall was
 about 0.45: three or four missed card-testing runs). Where labels carry no card, each counts
 as its own incident.
@@ -55,6 +57,9 @@ from schemas.base import ModelRef
 from schemas.drift import ArrivedPerformance
 
 Z_95 = 1.959963984540054
+Z_ONE_SIDED_95 = 1.6448536269514722
+"""scipy.stats.norm.ppf(0.95): the recall alert asks a one-sided question (did recall fall?),
+so its bounds are one-sided 95 % bounds, on the live figure and on the test figure alike."""
 
 
 @dataclass(slots=True)
@@ -210,7 +215,7 @@ def _figures(
     recall = caught / fraud if fraud > 0 else None
     low = high = None
     if recall is not None and fraud_sq > 0:
-        low, high = wilson(recall, effective_size(tallies))
+        low, high = wilson(recall, effective_size(tallies), Z_ONE_SIDED_95)
     return ArrivedPerformance(
         model=model,
         period_start=utc_from_ms(first_day * DAY_MS),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from models.drift.alerts import SEVERITY_RANK, alert, grade, graded, minor_threshold
-from models.drift.arrivals import Z_95, wilson
+from models.drift.arrivals import Z_ONE_SIDED_95, wilson
 from models.drift.location import (
     LocationHistory,
     LocationShift,
@@ -259,9 +259,10 @@ def with_recall_drop(
 
 
 def reference_recall_low(reference_recall: float, reference_positives: int | None) -> float:
-    """The test recall's Wilson 95 % lower bound (the figure itself without a fraud count)."""
+    """The test recall's one-sided 95 % Wilson lower bound (the figure itself without a fraud
+    count)."""
     if reference_positives:
-        return wilson(reference_recall, reference_positives)[0]
+        return wilson(reference_recall, reference_positives, Z_ONE_SIDED_95)[0]
     return reference_recall
 
 
@@ -270,7 +271,7 @@ def recall_evidence_needed(
 ) -> float:
     """The effective sample size at which a total collapse (none caught) would reach the minor
     recall drop: the Wilson upper bound of 0 of n, z² / (n + z²), is at most (1 − minor) × the
-    reference's lower bound from n = z² (1 / ((1 − minor) low) − 1) on. A pool smaller than this
+    reference's lower bound from n = z² (1 / ((1 − minor) low) − 1) on (z one-sided 95 %). A pool smaller than this
     cannot alert whatever it holds (models.drift.arrivals)."""
     if not reference_recall:
         return 0.0
@@ -279,7 +280,7 @@ def recall_evidence_needed(
     )
     if target <= 0:
         return 0.0
-    return Z_95**2 * (1 / target - 1)
+    return Z_ONE_SIDED_95**2 * (1 / target - 1)
 
 
 def _location_alerts(
