@@ -271,7 +271,9 @@ class ArrivedPerformance(Part):
         "counts as its sample (a card's frauds are caught or missed together)",
     )
     recall: Probability | None
-    recall_low: Probability | None = Field(description="One-sided 95 % Wilson lower bound, counting fraud incidents (cards)")
+    recall_low: Probability | None = Field(
+        description="One-sided 95 % Wilson lower bound, counting fraud incidents (cards)"
+    )
     recall_high: Probability | None
     precision_lower_bound: Probability | None
     estimated_recall: Probability | None = Field(description="Label-free (CBPE)")
@@ -281,8 +283,8 @@ class ArrivedPerformance(Part):
     )
     reference_recall_low: Probability | None = Field(
         default=None,
-        description="Its one-sided 95 % Wilson lower bound from the test split's fraud count (itself a "
-        "sample: a one-week split holds a few dozen frauds)",
+        description="Its one-sided 95 % Wilson lower bound from the test split's fraud count "
+        "(itself a sample: a one-week split holds a few dozen frauds)",
     )
     recall_drop: NonNegative | None = Field(
         default=None,
@@ -381,8 +383,8 @@ class AlertThresholds(Part):
     )
     recall_drop_minor: Probability = Field(
         default=0.3,
-        description="Arrived-label recall's one-sided 95 % upper bound this far (relative) below the "
-        "package's test recall: WARNING",
+        description="Arrived-label recall's one-sided 95 % upper bound this far (relative) below "
+        "the package's test recall's lower bound: WARNING",
     )
     recall_drop_major: Probability = 0.5
     min_fraud_labels_arrived: int = Field(

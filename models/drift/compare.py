@@ -271,8 +271,8 @@ def recall_evidence_needed(
 ) -> float:
     """The effective sample size at which a total collapse (none caught) would reach the minor
     recall drop: the Wilson upper bound of 0 of n, z² / (n + z²), is at most (1 − minor) × the
-    reference's lower bound from n = z² (1 / ((1 − minor) low) − 1) on (z one-sided 95 %). A pool smaller than this
-    cannot alert whatever it holds (models.drift.arrivals)."""
+    reference's lower bound from n = z² (1 / ((1 − minor) low) − 1) on (z one-sided 95 %).
+    A pool smaller than this cannot alert whatever it holds (models.drift.arrivals)."""
     if not reference_recall:
         return 0.0
     target = (1 - thresholds.recall_drop_minor) * reference_recall_low(

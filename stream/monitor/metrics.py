@@ -188,8 +188,8 @@ class MonitorMetrics:
         )
         self.arrived_recall_drop = Gauge(
             "fraud_monitor_arrived_recall_drop",
-            "Relative drop of arrived-label recall's one-sided 95 % upper bound below the lower bound "
-            "of the package's test recall; exported only with enough fraud labels "
+            "Relative drop of arrived-label recall's one-sided 95 % upper bound below the lower "
+            "bound of the package's test recall; exported only with enough fraud labels "
             "(min_fraud_labels_arrived)",
             arrived,
             registry=r,
