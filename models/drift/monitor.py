@@ -96,7 +96,13 @@ class DriftMonitor:
         self.reference = reference
         self.thresholds = thresholds or AlertThresholds()
         self.join_spec = join or JoinSpec()
-        self.windowing = Windowing(windows, reference)
+        # Numeric features that may alert also get the value-collapse check (models.drift.quality).
+        watched = tuple(
+            p.name
+            for p in reference.features
+            if p.kind == "numeric" and p.name not in self.thresholds.exempt_features
+        )
+        self.windowing = Windowing(windows, reference, watched)
         self.join = LabelJoin(
             maturity_ms=round(self.join_spec.maturity_days * DAY_MS),
             max_entries=self.join_spec.max_entries,

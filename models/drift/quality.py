@@ -11,6 +11,17 @@ come from the monitor's own first `baseline_windows` judged windows (pooled, the
 fault that starts later cannot become the norm). A fault present from the monitor's start is
 therefore not seen; profiling raw fields in the package build would close that (not done).
 
+Model features get the value-collapse check too (`feature:<name>`, numeric features that are not
+exempt; their missing rate is judged against the package profile already): a feature fault on a
+tenth of the traffic that writes one fallback value (a feature service that answers "ratio 1.0"
+when a card's history is unavailable) moves that tenth of the events' scores, yet lands inside
+the feature's own bins and percentiles, so PSI, location z and the score distribution hardly
+move. The commonest value's share rises by the faulty share. Only features whose baseline top
+share is at most `FEATURE_MAX_TOP_SHARE` (0.05: continuous ones, amounts, ratios, long counts)
+are judged: a count or a flag has a mass point (merchant_count_1h = 1 on ~65 % of events)
+whose share follows the traffic mix, and judged, merchant_count_1h alarmed twice in 100k clean
+simulated events. A fault that writes a feature's usual commonest value is not seen this way.
+
 Alert: the null rate or the top share rose by the thresholds (effect size) and by at least
 `min_z` binomial standard errors at the baseline rate, so a 1,000-event window cannot alert on
 noise. Values are counted by Python's hash of the value (salted per process: the baseline is
@@ -72,26 +83,41 @@ class _Counts:
         return max(self.values.values()) / present if present and self.values else 0.0
 
 
-class FieldTally:
-    """One window's counts per field."""
+FEATURE_MAX_TOP_SHARE = 0.05
 
-    def __init__(self, max_keys: int = 4096) -> None:
+
+def feature_field(name: str) -> str:
+    """How a model feature's value counts are named among the fields."""
+    return f"feature:{name}"
+
+
+class FieldTally:
+    """One window's counts per field: the raw FIELDS, then the watched features' values."""
+
+    def __init__(self, max_keys: int = 4096, features: tuple[str, ...] = ()) -> None:
         self.max_keys = max_keys
-        self.counts = [_Counts() for _ in FIELDS]
+        self.features = features
+        self.counts = [_Counts() for _ in range(len(FIELDS) + len(features))]
 
     def merged(self, other: FieldTally) -> FieldTally:
         """Both windows' counts together (the trailing day of short windows)."""
-        total = FieldTally(self.max_keys)
+        total = FieldTally(self.max_keys, self.features)
         for out, a, b in zip(total.counts, self.counts, other.counts, strict=True):
             out.n, out.nulls = a.n + b.n, a.nulls + b.nulls
             out.values = a.values + b.values
         return total
 
-    def add(self, keys: FieldKeys) -> None:
-        if not keys:
-            return  # an event without raw fields (a caller that has only features)
-        for counts, key in zip(self.counts, keys, strict=True):
-            counts.add(key, self.max_keys)
+    def add(self, keys: FieldKeys, values: tuple[float, ...] = ()) -> None:
+        """`values`: the watched features' values of the event, in `features` order."""
+        if keys:  # else an event without raw fields (a caller that has only features)
+            for counts, key in zip(self.counts[: len(FIELDS)], keys, strict=True):
+                counts.add(key, self.max_keys)
+        for counts, value in zip(self.counts[len(FIELDS) :], values, strict=True):
+            counts.add(None if math.isnan(value) else hash(value), self.max_keys)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*FIELDS, *(feature_field(name) for name in self.features))
 
 
 @dataclass
@@ -116,15 +142,19 @@ class FieldQualityMonitor:
         counts = tally.counts
         if not any(c.n for c in counts):
             return [], []
-        judged = counts[0].n >= thresholds.min_events
+        judged = max(c.n for c in counts) >= thresholds.min_events
         baseline = self._baseline
         qualities: list[FieldQuality] = []
         alerts: list[DriftAlert] = []
-        for index, (name, c) in enumerate(zip(FIELDS, counts, strict=True)):
+        for index, (name, c) in enumerate(zip(tally.names, counts, strict=True)):
+            if c.n == 0:
+                continue  # raw fields from a caller that has only features
             usual = baseline[index] if baseline is not None else None
             null_shift = top_shift = None
-            if usual is not None and judged:
-                null_shift = _shift(c.null_rate, usual.null_rate, c.n, thresholds)
+            raw = index < len(FIELDS)
+            if usual is not None and judged and (raw or usual.top_share <= FEATURE_MAX_TOP_SHARE):
+                if raw:  # features: missing rate against the package profile instead
+                    null_shift = _shift(c.null_rate, usual.null_rate, c.n, thresholds)
                 top_shift = _shift(c.top_share, usual.top_share, c.n - c.nulls, thresholds)
                 alerts += graded(f"field:{name}", DriftStatistic.NULL_RATE, null_shift, thresholds)
                 alerts += graded(f"field:{name}", DriftStatistic.TOP_SHARE, top_shift, thresholds)
@@ -146,6 +176,8 @@ class FieldQualityMonitor:
         return qualities, alerts
 
     def _learn(self, counts: list[_Counts]) -> None:
+        if len(self._pooled) != len(counts):
+            self._pooled = [_Counts() for _ in counts]
         for pooled, c in zip(self._pooled, counts, strict=True):
             pooled.n += c.n
             pooled.nulls += c.nulls

@@ -138,8 +138,18 @@ class _FeatureBinner:
 class WindowAccumulator:
     """Counts one open window; `close()` returns the tally and starts afresh."""
 
-    def __init__(self, reference: DriftReference, chunk_rows: int = CHUNK_ROWS) -> None:
+    def __init__(
+        self,
+        reference: DriftReference,
+        chunk_rows: int = CHUNK_ROWS,
+        value_features: tuple[str, ...] = (),
+    ) -> None:
+        """`value_features`: features whose values are also counted for the value-collapse
+        check (models.drift.quality)."""
         self.reference = reference
+        names = reference.feature_names
+        self._value_features = value_features
+        self._value_columns = [names.index(name) for name in value_features]
         self._binners = [
             _FeatureBinner(p.kind, p.bin_edges, list(p.categories), p.quantiles)
             for p in reference.features
@@ -165,13 +175,14 @@ class WindowAccumulator:
         self._score_sum = 0.0
         self._score_count = 0
         self._outcomes: Counter[str] = Counter()
-        self._fields = FieldTally()
+        self._fields = FieldTally(features=self._value_features)
 
     def add(self, event: ScoredEvent, reference_output: tuple[float, str] | None) -> None:
         """`reference_output`: the reference model's (score, outcome) on this event, if any."""
         self._chunk[self._rows] = event.features
         self._rows += 1
-        self._fields.add(event.fields)
+        features = event.features
+        self._fields.add(event.fields, tuple(features[c] for c in self._value_columns))
         if self._rows == len(self._chunk):
             self._bin_features()
         if reference_output is not None:
@@ -241,9 +252,11 @@ class Windowing:
     end is counted) and `full()` after it (a count window closes with its last event).
     """
 
-    def __init__(self, spec: WindowSpec, reference: DriftReference) -> None:
+    def __init__(
+        self, spec: WindowSpec, reference: DriftReference, value_features: tuple[str, ...] = ()
+    ) -> None:
         self.spec = spec
-        self.accumulator = WindowAccumulator(reference)
+        self.accumulator = WindowAccumulator(reference, value_features=value_features)
         self._start_ms: int | None = None
 
     @property

@@ -151,8 +151,9 @@ def evaluate_command(
     fault: Annotated[
         list[str] | None,
         typer.Option(
-            help="A raw-field fault from --shift-day, one run each: null_coordinates[:share] or "
-            "constant_device[:share] (models.drift.faults)"
+            help="A fault from --shift-day, one run each: null_coordinates[:share], "
+            "constant_device[:share] (raw fields) or stuck_feature[:share] (a model feature "
+            "stuck at a fallback value, its events rescored) (models.drift.faults)"
         ),
     ] = None,
     maturity_days: Annotated[
@@ -268,6 +269,7 @@ def _fault(
     kinds: dict[str, FaultKind] = {
         "null_coordinates": "null_coordinates",
         "constant_device": "constant_device",
+        "stuck_feature": "stuck_feature",
     }
     if name not in kinds:
         raise _fail(f"--fault {text}: unknown fault {name!r}", 2)
