@@ -406,7 +406,7 @@ class AlertThresholds(Part):
         default=14,
         ge=1,
         description="The recall alert pools the newest event days until min_fraud_labels_arrived "
-        "are in, at most this many",
+        "are in and enough fraud incidents (cards) to show a collapse, at most this many",
     )
     exempt_features: list[FeatureName] = Field(
         default=["hour_of_day", "day_of_week"],

@@ -12,6 +12,7 @@ from schemas.drift import (
     ArrivedPerformance,
     DriftReport,
     FeatureDrift,
+    FieldQuality,
     LivePerformance,
 )
 from stream.monitor.svg import PALETTE, REFERENCE_COLOUR, Rule, Series, bar_chart, line_chart
@@ -264,6 +265,17 @@ def _performance(reports: Sequence[DriftReport]) -> str:
     )
 
 
+def _field_status(f: FieldQuality) -> str:
+    if f.null_rate_shift is not None or f.top_share_shift is not None:
+        return "ok"
+    if f.top_share_baseline is None:
+        return "<span class='muted'>learning its usual level</span>"
+    if f.field.startswith("feature:"):
+        # models.drift.quality: a feature with a mass point is not watched for value collapse.
+        return "<span class='muted'>not watched (one value is common)</span>"
+    return "<span class='muted'>not judged</span>"
+
+
 def _fields(latest: DriftReport) -> str:
     if not latest.fields:
         return ""
@@ -275,16 +287,17 @@ def _fields(latest: DriftReport) -> str:
         + (
             f"<span class='{alerting[f'field:{f.field}']}'>{alerting[f'field:{f.field}']}</span>"
             if f"field:{f.field}" in alerting
-            else ("ok" if f.null_rate_shift is not None else "<span class='muted'>not judged"
-                  "</span>")
+            else _field_status(f)
         )
         + "</td></tr>"
         for f in latest.fields
     )  # fmt: skip
     return (
         "<h2>Input fields (latest window)</h2><p class='muted'>Every raw field, read by the "
-        "model or not. Usual levels come from the monitor's first judged windows (the package "
-        "profile has model features only); not judged until then, and in windows too small."
+        "model or not, and the commonest value of each continuous model feature (a fallback "
+        "value written on part of the traffic). Usual levels come from the monitor's first "
+        "judged windows (the package profile has model features only); nothing is judged "
+        "before them, nor in windows too small."
         "</p><table><tr><th>Field</th><th>Null rate</th><th>Commonest value's share</th>"
         f"<th>Distinct (capped)</th><th>Status</th></tr>{rows}</table>"
     )
