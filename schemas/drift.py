@@ -403,10 +403,11 @@ class AlertThresholds(Part):
         default=5.0, gt=0, description="Data-quality rises must also be this many std errors"
     )
     arrived_max_days: int = Field(
-        default=14,
+        default=28,
         ge=1,
         description="The recall alert pools the newest event days until min_fraud_labels_arrived "
-        "are in and enough fraud incidents (cards) to show a collapse, at most this many",
+        "are in and enough fraud incidents (cards) to show a collapse, at most this many "
+        "(fraud that comes in few large incidents needs weeks of event days)",
     )
     exempt_features: list[FeatureName] = Field(
         default=["hour_of_day", "day_of_week"],

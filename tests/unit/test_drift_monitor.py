@@ -498,3 +498,31 @@ def test_field_quality_is_exported_only_where_judged() -> None:
     assert value("fraud_monitor_field_null_rate_shift", {"field": "customer_lat"}) == 0.3
     assert value("fraud_monitor_field_top_share_shift", {"field": "customer_lat"}) == 0.0
     assert value("fraud_monitor_field_null_rate_shift", {"field": "device_id_hash"}) is None
+
+
+def _one_missed_incident_a_day(thresholds: AlertThresholds) -> list[DriftReport]:
+    """24 days of 100 approved events; each day's first is fraud (its own card), labelled the
+    next day. Test recall 0.2 known exactly: a collapse needs ~17 incidents (and 20 labels)."""
+    monitor = DriftMonitor(
+        replace(reference(), reference_recall=0.2),
+        WindowSpec(WindowKind.TIME, length_ms=DAY_MS),
+        thresholds,
+        JoinSpec(maturity_days=60),
+        clock=lambda: GENERATED,
+    )
+    reports = []
+    for day in range(24):
+        for index in range(100):
+            at = T0_MS + day * DAY_MS + index * 1000
+            reports.extend(monitor.feed(event(day * 1000 + index, event_ms=at)))
+        if day:
+            monitor.observe_label(_fraud((day - 1) * 1000, T0 + timedelta(days=day)))
+    return reports
+
+
+def test_the_recall_pool_reaches_back_four_weeks_for_scarce_incidents() -> None:
+    # One victim a day: two weeks of event days hold 14 incidents, which can never show a
+    # collapse against a test recall of 0.2; the default four weeks can (seed 113's case).
+    assert _recall_alerts(_one_missed_incident_a_day(SMALL))
+    two_weeks = SMALL.model_copy(update={"arrived_max_days": 14})
+    assert not _recall_alerts(_one_missed_incident_a_day(two_weeks))
