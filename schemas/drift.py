@@ -235,6 +235,20 @@ class LivePerformance(Part):
     reference_pr_auc: Probability | None = Field(
         default=None, description="(v2) PR-AUC of this package on its test split, when known"
     )
+    pr_auc_high: Probability | None = Field(
+        default=None,
+        description="(v2) Upper bound of live PR-AUC's 95 % logit interval (from the fraud count)",
+    )
+    reference_pr_auc_low: Probability | None = Field(
+        default=None,
+        description="(v2) Lower bound of the test PR-AUC's 95 % logit interval, from the test "
+        "split's fraud count (itself a sample)",
+    )
+    pr_auc_drop: NonNegative | None = Field(
+        default=None,
+        description="(v2) (reference_pr_auc_low - pr_auc_high) / reference_pr_auc_low, at least "
+        "0; null without a reference or with fewer than min_positives fraud labels",
+    )
 
 
 class ArrivedPerformance(Part):
@@ -254,8 +268,15 @@ class ArrivedPerformance(Part):
     fraud_labels_weighted: NonNegative = Field(
         description="The same, weighted by the label join's sample (an estimate over all events)"
     )
+    fraud_cards: Count | None = Field(
+        default=None,
+        description="Distinct cards among those fraud labels: the incidents the recall interval "
+        "counts as its sample (a card's frauds are caught or missed together)",
+    )
     recall: Probability | None
-    recall_low: Probability | None = Field(description="Wilson 95 % interval, lower bound")
+    recall_low: Probability | None = Field(
+        description="One-sided 95 % Wilson lower bound, counting fraud incidents (cards)"
+    )
     recall_high: Probability | None
     precision_lower_bound: Probability | None
     estimated_recall: Probability | None = Field(description="Label-free (CBPE)")
@@ -265,8 +286,8 @@ class ArrivedPerformance(Part):
     )
     reference_recall_low: Probability | None = Field(
         default=None,
-        description="Its Wilson 95 % lower bound from the test split's fraud count (itself a "
-        "sample: a one-week split holds a few dozen frauds)",
+        description="Its one-sided 95 % Wilson lower bound from the test split's fraud count "
+        "(itself a sample: a one-week split holds a few dozen frauds)",
     )
     recall_drop: NonNegative | None = Field(
         default=None,
@@ -359,7 +380,9 @@ class AlertThresholds(Part):
         default=50, description="Rate ratios only when the reference rate expects this many"
     )
     pr_auc_drop_minor: Probability = Field(
-        default=0.2, description="Relative drop of live PR-AUC below the package's test PR-AUC"
+        default=0.2,
+        description="Relative drop of live PR-AUC's 95 % upper bound below the 95 % lower bound "
+        "of the package's test PR-AUC",
     )
     pr_auc_drop_major: Probability = 0.4
     location_z_minor: float = Field(
@@ -377,8 +400,8 @@ class AlertThresholds(Part):
     )
     recall_drop_minor: Probability = Field(
         default=0.3,
-        description="Arrived-label recall's 95 % upper bound this far (relative) below the "
-        "package's test recall: WARNING",
+        description="Arrived-label recall's one-sided 95 % upper bound this far (relative) below "
+        "the package's test recall's lower bound: WARNING",
     )
     recall_drop_major: Probability = 0.5
     min_fraud_labels_arrived: int = Field(
@@ -403,10 +426,11 @@ class AlertThresholds(Part):
         default=5.0, gt=0, description="Data-quality rises must also be this many std errors"
     )
     arrived_max_days: int = Field(
-        default=14,
+        default=28,
         ge=1,
         description="The recall alert pools the newest event days until min_fraud_labels_arrived "
-        "are in, at most this many",
+        "are in and enough fraud incidents (cards) to show a collapse, at most this many "
+        "(fraud that comes in few large incidents needs weeks of event days)",
     )
     exempt_features: list[FeatureName] = Field(
         default=["hour_of_day", "day_of_week"],

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from models.drift.alerts import SEVERITY_RANK, alert, grade, graded, minor_threshold
-from models.drift.arrivals import wilson
+from models.drift.arrivals import Z_ONE_SIDED_95, wilson
 from models.drift.location import (
     LocationHistory,
     LocationShift,
@@ -187,23 +187,27 @@ def decision_rates(
     ), alerts
 
 
+def with_pr_auc_drop(entry: LivePerformance, thresholds: AlertThresholds) -> LivePerformance:
+    """The entry with the drop its alert reads: the live interval's upper bound below the test
+    interval's lower bound (models.drift.performance), once `min_positives` frauds matured."""
+    low, high = entry.reference_pr_auc_low, entry.pr_auc_high
+    if low is None or low <= 0 or high is None or entry.positives < thresholds.min_positives:
+        return entry
+    return entry.model_copy(update={"pr_auc_drop": max(0.0, (low - high) / low)})
+
+
 def performance_alerts(
     performance: Sequence[LivePerformance], thresholds: AlertThresholds
 ) -> list[DriftAlert]:
+    """PR-AUC drops judged by with_pr_auc_drop (entries without one raise nothing)."""
     alerts: list[DriftAlert] = []
     for entry in performance:
-        reference = entry.reference_pr_auc
-        if (
-            reference is None
-            or reference <= 0
-            or entry.pr_auc is None
-            or entry.positives < thresholds.min_positives
-        ):
-            continue
-        drop = max(0.0, (reference - entry.pr_auc) / reference)
         alerts.extend(
             graded(
-                f"performance:{entry.model.version}", DriftStatistic.PR_AUC_DROP, drop, thresholds
+                f"performance:{entry.model.version}",
+                DriftStatistic.PR_AUC_DROP,
+                entry.pr_auc_drop,
+                thresholds,
             )
         )
     return alerts
@@ -237,9 +241,7 @@ def with_recall_drop(
     """
     if not reference_recall:
         return arrived
-    low = reference_recall
-    if reference_positives:
-        low = wilson(reference_recall, reference_positives)[0]
+    low = reference_recall_low(reference_recall, reference_positives)
     drop = None
     if (
         low > 0
@@ -254,6 +256,31 @@ def with_recall_drop(
             "recall_drop": drop,
         }
     )
+
+
+def reference_recall_low(reference_recall: float, reference_positives: int | None) -> float:
+    """The test recall's one-sided 95 % Wilson lower bound (the figure itself without a fraud
+    count)."""
+    if reference_positives:
+        return wilson(reference_recall, reference_positives, Z_ONE_SIDED_95)[0]
+    return reference_recall
+
+
+def recall_evidence_needed(
+    reference_recall: float | None, reference_positives: int | None, thresholds: AlertThresholds
+) -> float:
+    """The effective sample size at which a total collapse (none caught) would reach the minor
+    recall drop: the Wilson upper bound of 0 of n, z² / (n + z²), is at most (1 − minor) × the
+    reference's lower bound from n = z² (1 / ((1 − minor) low) − 1) on (z one-sided 95 %).
+    A pool smaller than this cannot alert whatever it holds (models.drift.arrivals)."""
+    if not reference_recall:
+        return 0.0
+    target = (1 - thresholds.recall_drop_minor) * reference_recall_low(
+        reference_recall, reference_positives
+    )
+    if target <= 0:
+        return 0.0
+    return Z_ONE_SIDED_95**2 * (1 / target - 1)
 
 
 def _location_alerts(

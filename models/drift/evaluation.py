@@ -70,7 +70,7 @@ def _label(labels: Labels, index: int) -> FraudLabel:
     fraud = bool(labels.is_fraud[index])
     return FraudLabel(
         transaction_id=labels.transaction_id[index],
-        card_id="C0000000",  # the join reads the transaction id only
+        card_id=labels.card_id[index],
         is_fraud=fraud,
         label_source=LabelSource.CHARGEBACK if fraud else LabelSource.CLEARED,
         labelled_at=utc_from_ms(int(labels.labelled_ms[index])),

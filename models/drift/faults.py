@@ -1,7 +1,13 @@
-"""Feed faults in raw fields the model does not read, for the offline evaluation.
+"""Feed faults for the offline evaluation: in raw fields the model does not read, and in one
+model feature on part of the traffic.
 
-Applied after simulation to the monitor's view of the fields only: the features, scores and
-labels stay as they were, which is exactly the case the feature checks cannot see.
+Raw-field faults (null coordinates, a constant device hash, a currency code never seen,
+swapped coordinates) touch the monitor's view of the fields only: the features, scores and
+labels stay as they were, which is exactly the case the feature checks cannot see. The feature
+fault (`stuck_feature`) writes one fallback value into a model feature on a share of the
+events, as a feature service does that answers a neutral value when it cannot read a card's
+history; those events are scored with it, so their scores move while the rest do not (a
+segment-level score shift).
 """
 
 from __future__ import annotations
@@ -17,18 +23,27 @@ from models.drift.join import DAY_MS
 from models.drift.quality import FIELDS, FieldKey, field_key
 from models.drift.simulated import Population, SimulatedModel, live_rows, scored_events
 from models.drift.window import WindowSpec
+from models.features import FEATURE_NAMES
 from models.features.facts import epoch_ms
 from schemas.drift import AlertThresholds, DriftReport
 
 FaultKind = Literal[
-    "null_coordinates", "constant_device", "unknown_currency", "swapped_coordinates"
+    "null_coordinates",
+    "constant_device",
+    "unknown_currency",
+    "swapped_coordinates",
+    "stuck_feature",
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = (
     "null_coordinates",
     "constant_device",
     "unknown_currency",
     "swapped_coordinates",
+    "stuck_feature",
 )
+STUCK_FEATURE = "card_amount_ratio_30d"
+STUCK_VALUE = 1.0
+"""The `stuck_feature` fault's feature and fallback: 'this amount is the card's usual one'."""
 CONSTANT = hash("0" * 64)
 """The key of one device hash given to every faulty event (a placeholder a broken SDK sends)."""
 UNKNOWN_CURRENCY = field_key(FIELDS.index("currency"), "XTS")
@@ -44,6 +59,10 @@ def faulted(
     rng = np.random.default_rng(seed)
     first = population.first_row_of_day(start_day)
     hit = np.flatnonzero(rng.random(len(population.fields) - first) < share) + first
+    if kind == "stuck_feature":
+        features = population.features.copy()
+        features[hit, FEATURE_NAMES.index(STUCK_FEATURE)] = STUCK_VALUE
+        return replace(population, features=features)
     fields = list(population.fields)
     for row in hit:
         fields[row] = _broken(fields[row], kind)

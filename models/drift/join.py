@@ -67,6 +67,8 @@ class LabelChange(NamedTuple):
     """The label in force before (None: the event had none)."""
     is_fraud: bool
     weight: float
+    card: str = ""
+    """The label's card ("" when unknown): fraud labels cluster in incidents by card."""
 
 
 @dataclass(slots=True)
@@ -77,6 +79,8 @@ class _Pending:
     label_key: tuple[int, int] | None = None
     """(labelled_ms, arrival sequence) of the label in force: the greatest wins."""
     is_fraud: bool = False
+    card: str = ""
+    """Card of the label in force (labels carry it; the scoring-log entry is not asked for it)."""
 
 
 def sample_point(transaction_id: str) -> float:
@@ -92,6 +96,7 @@ def is_flagged(outputs: tuple[ModelScore, ...]) -> bool:
 class _EarlyLabel(NamedTuple):
     label_key: tuple[int, int]
     is_fraud: bool
+    card: str = ""
 
 
 @dataclass
@@ -153,13 +158,16 @@ class LabelJoin:
             counters.unsampled += 1
             if early is not None:
                 counters.labels_joined += 1
-                self._changed(_Pending(event_ms, outputs, flagged), None, early.is_fraud)
+                self._changed(
+                    _Pending(event_ms, outputs, flagged, card=early.card), None, early.is_fraud
+                )
             return
         if len(self._pending) >= self.max_entries:
             self._make_room()
         entry = _Pending(event_ms, outputs, flagged)
         if early is not None:
             entry.label_key, entry.is_fraud = early.label_key, early.is_fraud
+            entry.card = early.card
             counters.labels_joined += 1
             self._changed(entry, None, early.is_fraud)
         self._pending[transaction_id] = entry
@@ -187,10 +195,20 @@ class LabelJoin:
     def _changed(self, entry: _Pending, was: bool | None, now: bool) -> None:
         if self.on_label is not None and was != now:
             self.on_label(
-                LabelChange(entry.event_ms, entry.outputs, was, now, self.weight(entry.flagged))
+                LabelChange(
+                    entry.event_ms,
+                    entry.outputs,
+                    was,
+                    now,
+                    self.weight(entry.flagged),
+                    entry.card,
+                )
             )
 
-    def add_label(self, transaction_id: str, is_fraud: bool, labelled_ms: int) -> None:
+    def add_label(
+        self, transaction_id: str, is_fraud: bool, labelled_ms: int, card: str = ""
+    ) -> None:
+        """`card`: the label's card id, so arriving fraud can be counted by incident."""
         counters = self.counters
         counters.labels += 1
         self._arrivals += 1
@@ -204,13 +222,14 @@ class LabelJoin:
             if entry.label_key is None or key > entry.label_key:
                 was = entry.is_fraud if entry.label_key is not None else None
                 entry.label_key, entry.is_fraud = key, is_fraud
+                entry.card = card or entry.card
                 self._changed(entry, was, is_fraud)
             return
         early = self._early.get(transaction_id)
         if early is not None:
             counters.labels_duplicate += 1
             if key > early.label_key:
-                self._early[transaction_id] = _EarlyLabel(key, is_fraud)
+                self._early[transaction_id] = _EarlyLabel(key, is_fraud, card)
             return
         if self._seen_past(labelled_ms) or self.max_early_labels == 0:
             counters.labels_unmatched += 1
@@ -218,7 +237,7 @@ class LabelJoin:
         if len(self._early) >= self.max_early_labels:
             self._early.popitem(last=False)
             counters.labels_unmatched += 1
-        self._early[transaction_id] = _EarlyLabel(key, is_fraud)
+        self._early[transaction_id] = _EarlyLabel(key, is_fraud, card)
 
     def _seen_past(self, labelled_ms: int) -> bool:
         """True when the scoring log has moved past the time this label was given."""

@@ -31,7 +31,9 @@ from models.drift.compare import (
     decision_rates,
     feature_drift,
     performance_alerts,
+    recall_evidence_needed,
     score_drift,
+    with_pr_auc_drop,
     with_recall_drop,
 )
 from models.drift.events import ScoredEvent, utc_from_ms
@@ -95,7 +97,13 @@ class DriftMonitor:
         self.thresholds = thresholds or AlertThresholds()
         self.join_spec = join or JoinSpec()
         self.quality = FieldQualityMonitor(references=field_references(reference.fields))
-        self.windowing = Windowing(windows, reference, self.quality.bounds)
+        # Numeric features that may alert also get the value-collapse check (models.drift.quality).
+        watched = tuple(
+            p.name
+            for p in reference.features
+            if p.kind == "numeric" and p.name not in self.thresholds.exempt_features
+        )
+        self.windowing = Windowing(windows, reference, self.quality.bounds, watched)
         self.join = LabelJoin(
             maturity_ms=round(self.join_spec.maturity_days * DAY_MS),
             max_entries=self.join_spec.max_entries,
@@ -148,7 +156,9 @@ class DriftMonitor:
     # -- labels ------------------------------------------------------------------------------
 
     def observe_label(self, label: FraudLabel) -> None:
-        self.join.add_label(label.transaction_id, label.is_fraud, epoch_ms(label.labelled_at))
+        self.join.add_label(
+            label.transaction_id, label.is_fraud, epoch_ms(label.labelled_at), label.card_id
+        )
 
     # -- reports -----------------------------------------------------------------------------
 
@@ -199,13 +209,21 @@ class DriftMonitor:
             reference.score, predictions, span, thresholds, alerting=full
         )
         alerts.extend(raised)
-        performance = self.performance.snapshot(reference.model, reference.reference_pr_auc)
+        performance = [
+            with_pr_auc_drop(entry, thresholds)
+            for entry in self.performance.snapshot(
+                reference.model, reference.reference_pr_auc, reference.reference_positives
+            )
+        ]
         alerts.extend(performance_alerts(performance, thresholds))
         arrived = self.arrivals.pooled(
             reference.model,
             tally.end_ms,
             thresholds.min_fraud_labels_arrived,
             thresholds.arrived_max_days,
+            recall_evidence_needed(
+                reference.reference_recall, reference.reference_positives, thresholds
+            ),
         )
         if arrived is not None:
             arrived = with_recall_drop(

@@ -113,7 +113,9 @@ class TrailingDay:
         if window.fields is None:
             return
         if self._fields is None:
-            self._fields = FieldTally(window.fields.max_keys, window.fields.bounds)
+            self._fields = FieldTally(
+                window.fields.max_keys, window.fields.bounds, window.fields.features
+            )
         if sign > 0:
             self._fields.include(window.fields)
         else:

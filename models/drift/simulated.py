@@ -61,6 +61,8 @@ class Labels:
     transaction_id: list[str]
     is_fraud: npt.NDArray[np.bool_]
     labelled_ms: npt.NDArray[np.int64]
+    card_id: list[str]
+    """Each label's card (fraud labels cluster by card: one victim, several transactions)."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,7 @@ def _copy(replayer: FeatureReplayer) -> FeatureReplayer:
 def _labels(table: pa.Table) -> Labels:
     return Labels(
         transaction_id=table.column("transaction_id").to_pylist(),
+        card_id=table.column("card_id").to_pylist(),
         is_fraud=table.column("is_fraud").to_numpy(zero_copy_only=False).astype(bool),
         labelled_ms=(table.column("labelled_at").cast(pa.int64()).to_numpy() // 1000).astype(
             np.int64

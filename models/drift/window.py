@@ -144,10 +144,16 @@ class WindowAccumulator:
         reference: DriftReference,
         chunk_rows: int = CHUNK_ROWS,
         field_bounds: Sequence[Bounds | None] | None = None,
+        value_features: tuple[str, ...] = (),
     ) -> None:
+        """`field_bounds`: the numeric raw fields' reference ranges (the field tally counts
+        values outside them); `value_features`: features whose values are also counted for the
+        value-collapse check (models.drift.quality)."""
         self.reference = reference
-        # Numeric raw fields' reference ranges: the field tally counts values outside them.
         self._field_bounds = field_bounds
+        names = reference.feature_names
+        self._value_features = value_features
+        self._value_columns = [names.index(name) for name in value_features]
         self._binners = [
             _FeatureBinner(p.kind, p.bin_edges, list(p.categories), p.quantiles)
             for p in reference.features
@@ -173,13 +179,14 @@ class WindowAccumulator:
         self._score_sum = 0.0
         self._score_count = 0
         self._outcomes: Counter[str] = Counter()
-        self._fields = FieldTally(bounds=self._field_bounds)
+        self._fields = FieldTally(bounds=self._field_bounds, features=self._value_features)
 
     def add(self, event: ScoredEvent, reference_output: tuple[float, str] | None) -> None:
         """`reference_output`: the reference model's (score, outcome) on this event, if any."""
         self._chunk[self._rows] = event.features
         self._rows += 1
-        self._fields.add(event.fields)
+        features = event.features
+        self._fields.add(event.fields, tuple(features[c] for c in self._value_columns))
         if self._rows == len(self._chunk):
             self._bin_features()
         if reference_output is not None:
@@ -254,9 +261,12 @@ class Windowing:
         spec: WindowSpec,
         reference: DriftReference,
         field_bounds: Sequence[Bounds | None] | None = None,
+        value_features: tuple[str, ...] = (),
     ) -> None:
         self.spec = spec
-        self.accumulator = WindowAccumulator(reference, field_bounds=field_bounds)
+        self.accumulator = WindowAccumulator(
+            reference, field_bounds=field_bounds, value_features=value_features
+        )
         self._start_ms: int | None = None
 
     @property

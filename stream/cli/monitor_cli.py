@@ -151,9 +151,10 @@ def evaluate_command(
     fault: Annotated[
         list[str] | None,
         typer.Option(
-            help="A raw-field fault from --shift-day, one run each: KIND[:share] with KIND "
-            "null_coordinates, constant_device, unknown_currency or swapped_coordinates "
-            "(models.drift.faults)"
+            help="A fault from --shift-day, one run each: KIND[:share] with KIND "
+            "null_coordinates, constant_device, unknown_currency, swapped_coordinates (raw "
+            "fields) or stuck_feature (a model feature stuck at a fallback value, its events "
+            "rescored) (models.drift.faults)"
         ),
     ] = None,
     maturity_days: Annotated[

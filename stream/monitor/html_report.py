@@ -265,6 +265,17 @@ def _performance(reports: Sequence[DriftReport]) -> str:
     )
 
 
+def _field_status(f: FieldQuality) -> str:
+    if f.null_rate_shift is not None or f.top_share_shift is not None:
+        return "ok"
+    if f.top_share_baseline is None:
+        return "<span class='muted'>learning its usual level</span>"
+    if f.field.startswith("feature:"):
+        # models.drift.quality: a feature with a mass point is not watched for value collapse.
+        return "<span class='muted'>not watched (one value is common)</span>"
+    return "<span class='muted'>not judged</span>"
+
+
 def _fields(latest: DriftReport) -> str:
     if not latest.fields:
         return ""
@@ -274,7 +285,7 @@ def _fields(latest: DriftReport) -> str:
         worst = alerting.get(f"field:{f.field}")
         if worst is not None:
             return f"<span class='{worst}'>{worst}</span>"
-        return "ok" if f.null_rate_shift is not None else "<span class='muted'>not judged</span>"
+        return _field_status(f)
 
     def new_values(f: FieldQuality) -> str:
         if f.unseen_share is not None:
@@ -292,10 +303,12 @@ def _fields(latest: DriftReport) -> str:
     )
     return (
         "<h2>Input fields (latest window)</h2><p class='muted'>Every raw field, read by the "
-        "model or not. Usual levels come from the package's raw-field profile (training split) "
-        "where it has one, else from the monitor's first judged windows; identifiers' usual "
-        "commonest share always from the monitor. Categorical fields: share of values training "
-        "never saw; numeric ones: share outside training's 0.1-99.9 % range.</p>"
+        "model or not, and the commonest value of each continuous model feature (a fallback "
+        "value written on part of the traffic). Usual levels come from the package's raw-field "
+        "profile (training split) where it has one, else from the monitor's first judged "
+        "windows (identifiers' and features' usual commonest share always from the monitor); "
+        "nothing is judged before them, nor in windows too small. Categorical fields: share of "
+        "values training never saw; numeric ones: share outside training's 0.1-99.9 % range.</p>"
         "<table><tr><th>Field</th><th>Null rate</th><th>Commonest value's share</th>"
         "<th>New values</th><th>Distinct (capped)</th><th>Status</th></tr>"
         f"{rows}</table>"

@@ -151,6 +151,14 @@ class MonitorMetrics:
             _MODEL_LABELS,
             registry=r,
         )
+        self.pr_auc_drop = Gauge(
+            "fraud_monitor_live_pr_auc_drop",
+            "Relative drop of live PR-AUC's 95 % upper bound below the 95 % lower bound of the "
+            "package's test PR-AUC; exported only for the reference model with min_positives "
+            "fraud labels matured",
+            _MODEL_LABELS,
+            registry=r,
+        )
         self.field_null_rate_shift = Gauge(
             "fraud_monitor_field_null_rate_shift",
             "Rise of a raw input field's null rate over its baseline (the package's profile, else "
@@ -194,8 +202,8 @@ class MonitorMetrics:
         )
         self.arrived_recall_drop = Gauge(
             "fraud_monitor_arrived_recall_drop",
-            "Relative drop of arrived-label recall's 95 % upper bound below the 95 % lower bound "
-            "of the package's test recall; exported only with enough fraud labels "
+            "Relative drop of arrived-label recall's one-sided 95 % upper bound below the lower "
+            "bound of the package's test recall; exported only with enough fraud labels "
             "(min_fraud_labels_arrived)",
             arrived,
             registry=r,
@@ -285,6 +293,10 @@ class MonitorMetrics:
             ):
                 if value is not None:
                     gauge.labels(*labels).set(value)
+            if entry.pr_auc_drop is None:
+                _drop(self.pr_auc_drop, *labels)
+            else:
+                self.pr_auc_drop.labels(*labels).set(entry.pr_auc_drop)
 
     def _arrived(self, report: DriftReport, thresholds: AlertThresholds) -> None:
         arrived = report.recall_arrived

@@ -60,13 +60,16 @@ def score_profile() -> ScoreProfile:
     )
 
 
-def reference(reference_pr_auc: float | None = 0.5) -> DriftReference:
+def reference(
+    reference_pr_auc: float | None = 0.5, reference_positives: int | None = None
+) -> DriftReference:
     return DriftReference(
         model=CHAMPION,
         feature_set_version="fs1-test",
         features=(numeric_profile(), categorical_profile()),
         score=score_profile(),
         reference_pr_auc=reference_pr_auc,
+        reference_positives=reference_positives,
     )
 
 

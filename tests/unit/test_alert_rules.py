@@ -43,7 +43,7 @@ def test_rules_read_only_metrics_the_code_exports() -> None:
         "fraud_unprocessed_partitions",
         "fraud_decision_latency_seconds_bucket",
         "fraud_monitor_feature_psi",
-        "fraud_monitor_live_pr_auc",
+        "fraud_monitor_live_pr_auc_drop",
         "fraud_monitor_last_report_timestamp_seconds",
         "fraud_monitor_join_entries_total",
     ):

@@ -227,11 +227,21 @@ def test_live_performance_per_model_version_from_delayed_labels() -> None:
     assert (join.matured_labelled, join.matured_unlabelled) == (4, 6)
 
 
-def test_a_pr_auc_drop_alerts_once_enough_frauds_matured() -> None:
-    monitor = _monitor(events=20, join=JoinSpec(maturity_days=1.0))
-    for index in range(20):  # fraud on the lowest scores: PR-AUC far below 0.5
-        monitor.feed(event(index, score=0.9 - index * 0.04))
-    for index in (15, 17, 19):
+def _pr_auc_run(reference_positives: int, thresholds: AlertThresholds = SMALL) -> DriftReport:
+    """100 matured events, fraud on the 30 lowest scores (live PR-AUC ≈ 0.17, upper bound ≈ 0.34)
+    against a test PR-AUC of 0.5 measured on `reference_positives` frauds."""
+    monitor = DriftMonitor(
+        reference(reference_positives=reference_positives),
+        WindowSpec(WindowKind.COUNT, events=100),
+        thresholds,
+        JoinSpec(maturity_days=1.0),
+        clock=lambda: GENERATED,
+        prediction_span=1,
+        pool_short_windows=False,
+    )
+    for index in range(100):
+        monitor.feed(event(index, score=0.99 - index * 0.0098))
+    for index in range(70, 100):
         monitor.observe_label(
             FraudLabel(
                 transaction_id=f"T{index:08d}",
@@ -242,11 +252,45 @@ def test_a_pr_auc_drop_alerts_once_enough_frauds_matured() -> None:
             )
         )
     reports = []
-    for index in range(20, 40):
+    for index in range(100, 200):
         reports.extend(monitor.feed(event(index, event_ms=T0_MS + 2 * DAY_MS + index)))
-    [alert] = [a for a in reports[-1].alerts if a.statistic is DriftStatistic.PR_AUC_DROP]
+    return reports[-1]
+
+
+def test_a_pr_auc_drop_alerts_once_the_intervals_part() -> None:
+    report = _pr_auc_run(reference_positives=2000)
+    [entry] = report.performance
+    assert entry.positives == 30
+    assert entry.pr_auc is not None and entry.pr_auc < 0.2
+    assert entry.pr_auc_high is not None and entry.pr_auc < entry.pr_auc_high < 0.4
+    assert entry.reference_pr_auc_low == pytest.approx(0.478, abs=0.002)
+    [alert] = [a for a in report.alerts if a.statistic is DriftStatistic.PR_AUC_DROP]
     assert alert.subject == "performance:1.0.0"
-    assert alert.severity is AlertSeverity.CRITICAL
+    assert alert.value == entry.pr_auc_drop
+    value = _metrics_of(report)
+    labels = {"model_name": CHAMPION.name, "model_version": CHAMPION.version}
+    labels |= {"content_hash": CHAMPION.content_hash, "role": "champion"}
+    assert value("fraud_monitor_live_pr_auc_drop", labels) == entry.pr_auc_drop
+
+
+def test_a_pr_auc_from_few_test_frauds_does_not_alert_on_a_noisy_drop() -> None:
+    # The weak-model case (seed 41): a test PR-AUC from ten frauds is known to within
+    # 0.22-0.78, so a live figure 66 % below its point value is no evidence of a drop.
+    report = _pr_auc_run(reference_positives=10)
+    [entry] = report.performance
+    assert entry.reference_pr_auc_low is not None and entry.reference_pr_auc_low < 0.25
+    assert entry.pr_auc_drop == 0.0
+    assert not [a for a in report.alerts if a.statistic is DriftStatistic.PR_AUC_DROP]
+
+
+def test_no_pr_auc_drop_is_judged_below_min_positives() -> None:
+    report = _pr_auc_run(2000, SMALL.model_copy(update={"min_positives": 31}))
+    [entry] = report.performance
+    assert entry.pr_auc_drop is None
+    assert not [a for a in report.alerts if a.statistic is DriftStatistic.PR_AUC_DROP]
+    labels = {"model_name": CHAMPION.name, "model_version": CHAMPION.version}
+    labels |= {"content_hash": CHAMPION.content_hash, "role": "champion"}
+    assert _metrics_of(report)("fraud_monitor_live_pr_auc_drop", labels) is None
 
 
 def test_the_report_is_a_valid_record_with_a_repeatable_id() -> None:
@@ -318,10 +362,11 @@ def test_location_z_is_exported_only_where_the_monitor_alerted_on_it() -> None:
     assert value("fraud_monitor_feature_cusum", {"feature": "channel"}) is None
 
 
-def _fraud(index: int, labelled_at: datetime) -> FraudLabel:
+def _fraud(index: int, labelled_at: datetime, card: str | None = None) -> FraudLabel:
+    """A fraud label; each on its own card unless `card` is given."""
     return FraudLabel(
         transaction_id=f"T{index:08d}",
-        card_id="C1",
+        card_id=card or f"C{index}",
         is_fraud=True,
         label_source=LabelSource.CHARGEBACK,
         labelled_at=labelled_at,
@@ -360,8 +405,8 @@ def test_the_arrived_recall_drop_is_exported_only_with_enough_fraud_labels() -> 
     assert few("fraud_monitor_arrived_recall", labels) == 0.05
 
 
-def test_a_recall_collapse_alerts_from_arriving_labels_long_before_maturity() -> None:
-    # 60 days' maturity: nothing matures in this test, yet the labels in say recall is ~0.
+def _recall_collapse(card: Callable[[int], str | None]) -> list[DriftReport]:
+    """Six days of 200 approved events; each day's first ten turn out fraud a day later."""
     reference_with_recall = replace(reference(), reference_recall=0.6)
     monitor = DriftMonitor(
         reference_with_recall,
@@ -375,14 +420,68 @@ def test_a_recall_collapse_alerts_from_arriving_labels_long_before_maturity() ->
         for index in range(200):
             at = T0_MS + day * DAY_MS + index * 1000
             reports.extend(monitor.feed(event(day * 1000 + index, event_ms=at)))
-        for index in range(10):  # the day before's first ten events turn out fraud, approved
+        for index in range(10):
             if day:
-                monitor.observe_label(_fraud((day - 1) * 1000 + index, T0 + timedelta(days=day)))
+                number = (day - 1) * 1000 + index
+                monitor.observe_label(_fraud(number, T0 + timedelta(days=day), card(number)))
     assert monitor.join.counters.matured_labelled == 0
-    alerts = [a for r in reports for a in r.alerts if a.statistic is DriftStatistic.RECALL_DROP]
+    return reports
+
+
+def _recall_alerts(reports: list[DriftReport]) -> list[DriftAlert]:
+    return [a for r in reports for a in r.alerts if a.statistic is DriftStatistic.RECALL_DROP]
+
+
+def test_a_recall_collapse_alerts_from_arriving_labels_long_before_maturity() -> None:
+    # 60 days' maturity: nothing matures in this test, yet the labels in say recall is ~0.
+    reports = _recall_collapse(lambda number: None)  # every fraud its own card
+    alerts = _recall_alerts(reports)
     assert alerts and alerts[0].subject == "recall:1.0.0"
-    assert reports[-1].recall_arrived is not None
-    assert reports[-1].recall_arrived.fraud_labels >= SMALL.min_fraud_labels_arrived
+    arrived = reports[-1].recall_arrived
+    assert arrived is not None
+    assert arrived.fraud_labels >= SMALL.min_fraud_labels_arrived
+    assert arrived.fraud_cards == arrived.fraud_labels
+
+
+def test_missed_frauds_of_a_few_cards_are_a_few_incidents_not_a_collapse() -> None:
+    # The same 40 missed labels from two victim cards (card-testing runs): the interval counts
+    # two incidents, which cannot exclude a recall of 0.6.
+    reports = _recall_collapse(lambda number: f"C-victim-{number // 2000}")
+    assert not _recall_alerts(reports)
+    arrived = reports[-1].recall_arrived
+    assert arrived is not None and arrived.fraud_labels >= 40
+    assert arrived.fraud_cards == 2
+    assert arrived.recall_high is not None and arrived.recall_high > 0.3
+
+
+def test_the_recall_pool_grows_until_it_could_show_a_collapse() -> None:
+    # Test recall 0.6 known exactly (no fraud count): a total collapse shows as a 30 % drop of
+    # the one-sided upper bound only from 1.645² × (1 / 0.42 − 1) ≈ 3.7 incidents on. With the
+    # evidence gate at 2 labels, a pool of the last day alone (2 labels) could never alert.
+    thresholds = SMALL.model_copy(update={"min_fraud_labels_arrived": 2})
+    reference_with_recall = replace(reference(), reference_recall=0.6)
+    monitor = DriftMonitor(
+        reference_with_recall,
+        WindowSpec(WindowKind.TIME, length_ms=DAY_MS),
+        thresholds,
+        JoinSpec(maturity_days=60),
+        clock=lambda: GENERATED,
+    )
+    reports = []
+    for day in range(5):
+        for index in range(200):
+            at = T0_MS + day * DAY_MS + index * 1000
+            reports.extend(monitor.feed(event(day * 1000 + index, event_ms=at)))
+        for index in range(2):
+            number = day * 1000 + index
+            monitor.observe_label(_fraud(number, T0 + timedelta(days=day, hours=1)))
+    monitor.feed(event(9999, event_ms=T0_MS + 5 * DAY_MS))
+    [last] = monitor.feed(event(9998, event_ms=T0_MS + 6 * DAY_MS))
+    arrived = last.recall_arrived
+    assert arrived is not None
+    assert arrived.fraud_cards == 4  # two days of two: the first pool ≥ 3.7
+    assert arrived.recall_drop is not None and arrived.recall_drop > 0
+    assert _recall_alerts([last])
 
 
 def test_field_quality_is_exported_only_where_judged() -> None:
@@ -408,3 +507,31 @@ def test_field_quality_is_exported_only_where_judged() -> None:
     assert value("fraud_monitor_field_unseen_share", {"field": "currency"}) == 0.04
     assert value("fraud_monitor_field_out_of_range_shift", {"field": "customer_lat"}) == 0.198
     assert value("fraud_monitor_field_unseen_share", {"field": "device_id_hash"}) is None
+
+
+def _one_missed_incident_a_day(thresholds: AlertThresholds) -> list[DriftReport]:
+    """24 days of 100 approved events; each day's first is fraud (its own card), labelled the
+    next day. Test recall 0.2 known exactly: a collapse needs ~17 incidents (and 20 labels)."""
+    monitor = DriftMonitor(
+        replace(reference(), reference_recall=0.2),
+        WindowSpec(WindowKind.TIME, length_ms=DAY_MS),
+        thresholds,
+        JoinSpec(maturity_days=60),
+        clock=lambda: GENERATED,
+    )
+    reports = []
+    for day in range(24):
+        for index in range(100):
+            at = T0_MS + day * DAY_MS + index * 1000
+            reports.extend(monitor.feed(event(day * 1000 + index, event_ms=at)))
+        if day:
+            monitor.observe_label(_fraud((day - 1) * 1000, T0 + timedelta(days=day)))
+    return reports
+
+
+def test_the_recall_pool_reaches_back_four_weeks_for_scarce_incidents() -> None:
+    # One victim a day: two weeks of event days hold 14 incidents, which can never show a
+    # collapse against a test recall of 0.2; the default four weeks can (seed 113's case).
+    assert _recall_alerts(_one_missed_incident_a_day(SMALL))
+    two_weeks = SMALL.model_copy(update={"arrived_max_days": 14})
+    assert not _recall_alerts(_one_missed_incident_a_day(two_weeks))

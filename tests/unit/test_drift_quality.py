@@ -76,3 +76,33 @@ def test_keys_come_from_the_transaction_record() -> None:
     keys = field_keys(transaction)
     assert len(keys) == len(FIELDS)
     assert (keys[LAT] is None) == (transaction.customer_lat is None)
+
+
+def _feature_window(rng: random.Random, stuck: float = 0.0, n: int = 2000) -> FieldTally:
+    """Features `ratio` (continuous) and `count` (a mass point at 1 on ~60 %), no raw fields;
+    `stuck`: share of events whose ratio is a fallback 1.0 and whose count is its usual 1."""
+    tally = FieldTally(features=("ratio", "count"))
+    for _ in range(n):
+        ratio, count = rng.lognormvariate(0, 0.5), float(1 if rng.random() < 0.6 else 2)
+        if rng.random() < stuck:
+            ratio, count = 1.0, 1.0
+        tally.add((), (ratio, count))
+    return tally
+
+
+def test_a_feature_stuck_at_a_fallback_on_a_tenth_of_events_is_a_collapse() -> None:
+    # The segment-level fault: these events' scores move, the feature's bins hardly do.
+    rng = random.Random(10)
+    monitor = FieldQualityMonitor(baseline_windows=3)
+    for _ in range(3):
+        assert monitor.judge(_feature_window(rng), THRESHOLDS)[1] == []
+    for _ in range(20):
+        assert monitor.judge(_feature_window(rng), THRESHOLDS)[1] == []
+    qualities, alerts = monitor.judge(_feature_window(rng, stuck=0.1), THRESHOLDS)
+    [alert] = alerts
+    assert alert.subject == "field:feature:ratio"
+    assert alert.statistic is DriftStatistic.TOP_SHARE
+    assert [q.field for q in qualities] == ["feature:ratio", "feature:count"]
+    # The count feature's mass point rose too (0.6 → 0.64) but is not judged: its commonest
+    # share follows the traffic mix.
+    assert qualities[1].top_share_shift is None and qualities[1].top_share > 0.6
