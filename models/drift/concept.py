@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from models.drift.evaluation import Detection, run_monitor
+from models.drift.evaluation import Detection, run_monitor, timed_alerts
 from models.drift.join import DAY_MS
 from models.drift.monitor import JoinSpec
 from models.drift.simulated import (
@@ -27,7 +27,6 @@ from models.drift.simulated import (
     scored_events,
 )
 from models.drift.window import WindowSpec
-from models.features.facts import epoch_ms
 from schemas.drift import AlertThresholds, DriftReport
 
 
@@ -96,34 +95,24 @@ def evaluate_concept_drift(
         thresholds,
         join,
     )
+    timed = timed_alerts(reports, start_ms)
     first: dict[str, Detection] = {}
     others: dict[str, int] = {}
-    before = 0
-    for report in reports:
-        end_ms = epoch_ms(report.window.end)
-        for alert in report.alerts:
-            if end_ms <= start_ms:
-                before += 1
-                continue
-            kind = (alert.subject or alert.what).split(":")[0]
-            if kind not in ("recall", "performance"):
-                others[alert.subject or alert.what] = others.get(alert.subject or alert.what, 0) + 1
-            first.setdefault(
-                kind,
-                Detection(
-                    events=0,
-                    after=timedelta(milliseconds=end_ms - start_ms),
-                    severity=alert.severity.value,
-                    value=alert.value,
-                ),
-            )
+    for after, alert in timed.after_start:
+        subject = alert.subject or alert.what
+        kind = subject.split(":")[0]
+        if kind not in ("recall", "performance"):
+            others[subject] = others.get(subject, 0) + 1
+        first.setdefault(
+            kind, Detection(events=0, after=after, severity=alert.severity.value, value=alert.value)
+        )
     return ConceptEvaluation(
         start_ms=start_ms,
         first_label_ms=min(arrived) if arrived else None,
         recall=first.get("recall"),
         pr_auc=first.get("performance"),
         other_alerts=others,
-        before_start=before,
+        before_start=timed.before_start,
         reports=reports,
     )
 

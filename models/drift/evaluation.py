@@ -34,7 +34,7 @@ from models.drift.window import WindowSpec
 from models.features import FEATURE_NAMES
 from models.features.facts import epoch_ms
 from models.simulator import ShiftConfig
-from schemas.drift import AlertThresholds, DriftReport, WindowKind
+from schemas.drift import AlertThresholds, DriftAlert, DriftReport, WindowKind
 from schemas.label import FraudLabel, LabelSource
 
 EVALUATION_JOIN = JoinSpec(maturity_days=30.0)
@@ -117,6 +117,29 @@ def evaluate_no_drift(
 ) -> FalseAlarms:
     events = scored_events(population, model, live_rows(population))
     return false_alarms(run_monitor(model, events, population.labels, windows, thresholds))
+
+
+@dataclass(frozen=True)
+class TimedAlerts:
+    """A run's alerts split at the start of what it injects."""
+
+    before_start: int
+    """Alerts of windows that ended by the start: false alarms."""
+    after_start: list[tuple[timedelta, DriftAlert]]
+    """The others in report order, each with the time from the start to its window's end."""
+
+
+def timed_alerts(reports: list[DriftReport], start_ms: int) -> TimedAlerts:
+    before = 0
+    after: list[tuple[timedelta, DriftAlert]] = []
+    for report in reports:
+        end_ms = epoch_ms(report.window.end)
+        if end_ms <= start_ms:
+            before += len(report.alerts)
+        else:
+            since = timedelta(milliseconds=end_ms - start_ms)
+            after.extend((since, alert) for alert in report.alerts)
+    return TimedAlerts(before, after)
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,12 @@ from typing import Literal
 
 import numpy as np
 
-from models.drift.evaluation import run_monitor
+from models.drift.evaluation import run_monitor, timed_alerts
 from models.drift.join import DAY_MS
 from models.drift.quality import FIELDS, FieldKey, field_key
 from models.drift.simulated import Population, SimulatedModel, live_rows, scored_events
 from models.drift.window import WindowSpec
 from models.features import FEATURE_NAMES
-from models.features.facts import epoch_ms
 from schemas.drift import AlertThresholds, DriftReport
 
 FaultKind = Literal[
@@ -106,15 +105,8 @@ def evaluate_fault(
     start_ms = int(population.config.start.timestamp() * 1000) + start_day * DAY_MS
     events = scored_events(broken, model, live_rows(broken))
     reports = run_monitor(model, events, broken.labels, windows, thresholds)
+    timed = timed_alerts(reports, start_ms)
     first: dict[str, timedelta] = {}
-    before = 0
-    for report in reports:
-        end_ms = epoch_ms(report.window.end)
-        for alert in report.alerts:
-            if end_ms <= start_ms:
-                before += 1
-            else:
-                first.setdefault(
-                    alert.subject or alert.what, timedelta(milliseconds=end_ms - start_ms)
-                )
-    return FaultEvaluation(first, before, reports)
+    for after, alert in timed.after_start:
+        first.setdefault(alert.subject or alert.what, after)
+    return FaultEvaluation(first, timed.before_start, reports)
