@@ -13,26 +13,16 @@ watermark the request read from the table, without the overlay.
 from __future__ import annotations
 
 import base64
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
 from models.expectations import Violation
+from stream.decision_path.decided import DecidedEvent
 from stream.decision_path.online_seal import CarriedAt
 
 
-class Emitted(NamedTuple):
-    outcome: str
-    fallback_reason: str | None
-    model_version: str
-    role: str
-    arrival_to_decision_ms: float
-    event_to_decision_ms: float
-    violations: list[Violation]
-    log: bytes
-
-
-def emitted(applied: CarriedAt, source: tuple[str, int, int, bytes, int]) -> Emitted:
+def emitted(applied: CarriedAt, source: tuple[str, int, int, bytes, int]) -> DecidedEvent:
     carried = applied.carried
     decision: dict[str, Any] = orjson.loads(carried.decision)
     log: dict[str, Any] = orjson.loads(carried.log)
@@ -52,16 +42,20 @@ def emitted(applied: CarriedAt, source: tuple[str, int, int, bytes, int]) -> Emi
         log["merchant_view"] = sorted(seen, key=lambda s: int(s["partition"]))
     model = decision.get("model")
     timings = decision["timings"]
-    return Emitted(
-        decision["outcome"],
-        decision["fallback_reason"],
-        model["version"] if model else "none",
-        decision["role"],
-        timings["arrival_to_decision_ms"],
-        timings["event_to_decision_ms"],
-        [
+    return DecidedEvent(
+        key=key,
+        outcome=decision["outcome"],
+        fallback_reason=decision["fallback_reason"],
+        model_version=model["version"] if model else "none",
+        role=decision["role"],
+        arrival_to_decision_ms=timings["arrival_to_decision_ms"],
+        event_to_decision_ms=timings["event_to_decision_ms"],
+        violations=[
             Violation(v["feature"], v["kind"], v["observed"], v["detail"])
             for v in log.get("violations", ())
         ],
-        orjson.dumps(log, option=orjson.OPT_UTC_Z),
+        # Byte for byte what the caller was answered with.
+        decision=carried.decision,
+        log=orjson.dumps(log, option=orjson.OPT_UTC_Z),
+        record=carried.record,
     )

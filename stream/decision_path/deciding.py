@@ -15,6 +15,7 @@ from models.features import FEATURE_NAMES, FEATURE_SET_VERSION
 from schemas import DeploymentRole, FallbackReason, ModelRef, Transaction, decision_id_for
 from schemas.codec import raw_sha256
 from stream.decision_path.carried import emitted
+from stream.decision_path.decided import DecidedEvent
 from stream.decision_path.encoding import decision_json, scoring_log_json
 from stream.decision_path.live_plan import Champion, LivePlan
 from stream.decision_path.merchant_view import Watermarks
@@ -43,20 +44,6 @@ class PendingEvent(NamedTuple):
     txid_hash: int
     prior_decision: bytes | None  # a replay: the decision record its card state kept
     carried: CarriedAt | None = None  # decided online at request time: emitted as is
-
-
-class DecidedEvent(NamedTuple):
-    key: bytes
-    outcome: str
-    fallback_reason: str | None
-    model_version: str
-    role: str
-    arrival_to_decision_ms: float
-    event_to_decision_ms: float
-    violations: list[Violation]
-    decision: bytes  # fraud.decisions.v1 value
-    log: bytes  # fraud.scoring-log.v1 value
-    record: bytes | None  # what the card state keeps of a new decision (None: a re-sent one)
 
 
 class PriorDecision(NamedTuple):
@@ -212,20 +199,7 @@ class BatchDecider:
     def _emit_carried(self, item: PendingEvent) -> DecidedEvent:
         assert item.carried is not None
         source = (self._input_topic, item.partition, item.offset, item.key, item.timestamp_ms)
-        out = emitted(item.carried, source)
-        return DecidedEvent(
-            key=item.key,
-            outcome=out.outcome,
-            fallback_reason=out.fallback_reason,
-            model_version=out.model_version,
-            role=out.role,
-            arrival_to_decision_ms=out.arrival_to_decision_ms,
-            event_to_decision_ms=out.event_to_decision_ms,
-            violations=out.violations,
-            decision=item.carried.carried.decision,
-            log=out.log,
-            record=item.carried.carried.record,
-        )
+        return emitted(item.carried, source)
 
     def _decide_one(
         self,
