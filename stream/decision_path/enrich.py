@@ -49,6 +49,7 @@ class Enrichment(NamedTuple):
     txid_hash: int
     # The merchant's partial of this partition as the features summed it (before this event)
     own_partial: MerchantState
+    facts: TxFacts  # the transaction as the feature code reads it
 
 
 class Enricher:
@@ -186,4 +187,5 @@ def _enrichment(
         card.state.decision_for(facts.txid_hash) if card.duplicate else None,
         facts.txid_hash,
         own,
+        facts,
     )

@@ -17,10 +17,10 @@ from typing import Any
 
 import orjson
 
-from models.features import MerchantState, facts_from_transaction, window_sums
+from models.features import window_sums
 from schemas import DeadLetter, Decoder, SourceCoords, Transaction, encode_dead_letter
 from stream.decision_path.deciding import BatchDecider, PendingEvent
-from stream.decision_path.enrich import Enricher
+from stream.decision_path.enrich import Enricher, Enrichment
 from stream.decision_path.intake import admit
 from stream.decision_path.metrics import StreamMetrics
 from stream.decision_path.online_seal import CarriedAt, Forged, carried_decision
@@ -97,7 +97,7 @@ class DecisionStage:
         self._replays += enriched.replayed
         carried = None
         if headers:
-            carried = self._carried(headers, partition, key, value, decoded, enriched.own_partial)
+            carried = self._carried(headers, partition, key, value, enriched)
         overlay = self._overlay
         if overlay:
             # The tables count it now (whoever produced it): the overlay must not count it twice.
@@ -127,8 +127,7 @@ class DecisionStage:
         partition: int,
         key: bytes,
         value: bytes,
-        transaction: Transaction,
-        own_partial: MerchantState,
+        enriched: Enrichment,
     ) -> CarriedAt | None:
         found = carried_decision(
             headers, self._decision_key, self._input_topic, partition, key, value
@@ -143,8 +142,8 @@ class DecisionStage:
             return None
         if found is None:
             return None
-        sums = window_sums(own_partial, facts_from_transaction(transaction))
-        same = list(sums) == orjson.loads(found.own_sums)
+        own_partial = enriched.own_partial
+        same = list(window_sums(own_partial, enriched.facts)) == orjson.loads(found.own_sums)
         return CarriedAt(found, own_partial.watermark(partition) if same else None)
 
     def flush(self) -> None:
