@@ -163,6 +163,8 @@ class FieldTally:
         self.bounds = tuple(bounds) if bounds is not None else (None,) * len(FIELDS)
         self.features = features
         self.counts = [_Counts() for _ in range(len(FIELDS) + len(features))]
+        # Split once: add() runs per event.
+        self._raw, self._watched = self.counts[: len(FIELDS)], self.counts[len(FIELDS) :]
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -194,11 +196,10 @@ class FieldTally:
 
     def add(self, keys: FieldKeys, values: tuple[float, ...] = ()) -> None:
         """`values`: the watched features' values of the event, in `features` order."""
-        raw = self.counts[: len(FIELDS)]
         if keys:  # else an event without raw fields (a caller that has only features)
-            for counts, key, bounds in zip(raw, keys, self.bounds, strict=True):
+            for counts, key, bounds in zip(self._raw, keys, self.bounds, strict=True):
                 counts.add(key, self.max_keys, bounds)
-        for counts, value in zip(self.counts[len(FIELDS) :], values, strict=True):
+        for counts, value in zip(self._watched, values, strict=True):
             counts.add(None if math.isnan(value) else hash(value), self.max_keys, None)
 
 
@@ -259,7 +260,7 @@ class FieldQualityMonitor:
         usual_null = reference.null_rate
         if usual_null is None and learnt is not None:
             usual_null = learnt.null_rate
-        usual_top = reference.top_share if reference.top_share is not None else None
+        usual_top = reference.top_share
         if usual_top is None and learnt is not None:
             usual_top = learnt.top_share
         present = c.present
