@@ -6,8 +6,9 @@ input's is when the load producer sent it, a decision's when the worker sent it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
@@ -37,6 +38,9 @@ class Availability:
     latency_ms_disrupted: dict[str, float]  # produce → first decision, inputs sent inside them
     fallbacks_disrupted: int = 0  # first decisions that fell back, of inputs sent inside them
     decided_disrupted: int = 0
+    # Seconds since the first input was sent → fallbacks among the inputs sent in that second
+    # (seconds without one left out): whether fallbacks cluster at the disruptions or not.
+    fallbacks_by_second: dict[int, int] = field(default_factory=dict)
 
     @property
     def fallback_share(self) -> float:
@@ -86,7 +90,20 @@ def measure(
         ),
         fallbacks_disrupted=sum(1 for _, d in sent_inside if d.fallback),
         decided_disrupted=len(sent_inside),
+        fallbacks_by_second=_fallbacks_by_second(inputs, first),
     )
+
+
+def _fallbacks_by_second(
+    inputs: Sequence[InputSeen], first: dict[str, DecisionSeen]
+) -> dict[int, int]:
+    start_ms = min((seen.timestamp_ms for seen in inputs), default=0)
+    counts: Counter[int] = Counter(
+        (seen.timestamp_ms - start_ms) // 1000
+        for seen in inputs
+        if seen.transaction_id in first and first[seen.transaction_id].fallback
+    )
+    return dict(sorted(counts.items()))
 
 
 def _longest_gap_ms(times: list[int]) -> int:

@@ -115,6 +115,8 @@ def chaos(
         "fallbacks": a.fallbacks,
         "fallback_share": round(a.fallback_share, 4),
         "fallbacks_of_inputs_sent_disrupted": f"{a.fallbacks_disrupted}/{a.decided_disrupted}",
+        # Keyed like the progress lines' t= (seconds since the load began).
+        "fallbacks_by_second_of_load": {str(s): n for s, n in a.fallbacks_by_second.items()},
         "restarts": [
             {"worker": r.worker, "how": r.how, "seconds_to_ready": round(r.seconds_to_ready, 1)}
             for r in result.log.restarts
