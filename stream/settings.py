@@ -252,6 +252,13 @@ class Settings(BaseSettings):
         description="Warm copies of each state-table partition on other workers (only when "
         "more than one runs): a taken-over partition scores without a changelog replay",
     )
+    successor_boot_nice: int = Field(
+        default=19,
+        ge=0,
+        le=19,
+        description="A warm successor's CPU priority (nice) while it boots beside the process it "
+        "replaces; it takes the worker's own back at takeover. 0: boot at full priority",
+    )
     stuck_commit_after_s: float = Field(
         default=60.0, gt=0, description="Report a partition whose commit stalls this long"
     )

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
+from stream.cli.worker_cli import boot_quietly_if_a_successor
+
+# Before the imports below, which are most of a worker's boot (seconds of CPU): a worker
+# started while its previous process still scores boots at the lowest priority.
+if sys.argv[1:2] == ["worker"]:
+    boot_quietly_if_a_successor()
+
 import typer
 
 from stream.cli.audit_cli import audit_app

@@ -5,7 +5,18 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
+from stream.decision_path.successor_boot import boot_quietly_if_successor
 from stream.settings import get_settings
+
+
+def boot_quietly_if_a_successor() -> None:
+    """Run before the command line's other imports (stream.cli)."""
+    try:
+        settings = get_settings()
+    except ValidationError:
+        return  # `worker` says why
+    if settings.successor_boot_nice:
+        boot_quietly_if_successor(settings.worker_data_dir, settings.successor_boot_nice)
 
 
 # A plain command, not a Typer group: it takes no subcommand, so its help shows none.

@@ -28,9 +28,13 @@ WAITING_FILE = "worker.waiting"  # holds the pid of a process warm and waiting f
 
 
 @contextmanager
-def data_dir_held(data_dir: Path, prepare: Callable[[], None] | None = None) -> Iterator[None]:
+def data_dir_held(
+    data_dir: Path,
+    prepare: Callable[[], None] | None = None,
+    on_takeover: Callable[[], None] | None = None,
+) -> Iterator[None]:
     """Hold the data dir's lock for the body; if another process holds it, run `prepare`,
-    then say so (WAITING_FILE) and wait for it to exit."""
+    then say so (WAITING_FILE), wait for it to exit and run `on_takeover`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     waiting = data_dir / WAITING_FILE
     with (data_dir / LOCK_FILE).open("a") as lock:
@@ -43,8 +47,24 @@ def data_dir_held(data_dir: Path, prepare: Callable[[], None] | None = None) -> 
             waiting.write_text(str(os.getpid()))
             fcntl.flock(lock, fcntl.LOCK_EX)
             waiting.unlink(missing_ok=True)
+            if on_takeover is not None:
+                on_takeover()
             log.info("the previous process exited; starting")
         yield
+
+
+def held_elsewhere(data_dir: Path) -> bool:
+    """Whether another process holds the data dir's lock now (this one does not take it)."""
+    lock_path = data_dir / LOCK_FILE
+    if not lock_path.exists():
+        return False
+    with lock_path.open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return False
 
 
 def waiting_pid(data_dir: Path) -> int | None:

@@ -40,6 +40,7 @@ from stream.decision_path.overlay import Overlay
 from stream.decision_path.readiness import ReadyClock
 from stream.decision_path.scoring_api import ScoringApi
 from stream.decision_path.stage import DecisionStage
+from stream.decision_path.successor_boot import set_autogroup_nice, take_own_priority_back
 from stream.decision_path.web import register_views
 from stream.decision_path.web_auth import protect_web
 from stream.deployment.applier import PlanApplier
@@ -436,7 +437,11 @@ def run_worker(settings: Settings) -> None:
         logging_config=logging_config(settings.log_level, settings.worker_id),
     )
     try:
-        with data_dir_held(settings.worker_data_dir, prepare=worker.prepare_handover):
+        with data_dir_held(
+            settings.worker_data_dir,
+            prepare=worker.prepare_handover,
+            on_takeover=take_own_priority_back,
+        ):
             try:
                 faust_worker.execute_from_commandline()
             finally:
@@ -459,3 +464,5 @@ def _yield_cpu_to_a_successor() -> None:
     in rolling restarts measured here; it must not compete with the successor for a core."""
     with contextlib.suppress(OSError):  # not allowed here: nothing lost but the head start
         os.nice(19)
+    if os.getsid(0) == os.getpid():  # its own session: the share autogroups go by
+        set_autogroup_nice(19)

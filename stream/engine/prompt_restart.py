@@ -9,7 +9,8 @@ backlog for them. Replaces, in faust-streaming 0.15.3 / mode-streaming 0.7.1:
   declares its tables before the app starts: nothing can arrive in that second.
 - `Worker._sentinel_task` (mode/worker.py ~317-318): the last step of a shutdown, after every
   service has stopped, waits 1.0 s ("Gathering all futures..." → "Closing event loop").
-  A tenth of a second still lets the closing transports' callbacks run.
+  Every service has stopped by then (offsets committed, outputs flushed) and the data-dir
+  lock waits for it; 10 ms still lets the closing transports' callbacks run.
 - `Store.stop` and `Store.revoke_partitions` (faust/stores/rocksdb.py ~568-589): each runs a
   full `gc.collect()`, to let the collector close the RocksDB handles it dropped (its own
   `db.close()` calls are commented out). One per table on the old process's stop and one per
@@ -45,7 +46,7 @@ class PromptTableStart:
 
 class PromptStopWorker(faust.Worker):
     async def _sentinel_task(self) -> None:
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.01)
 
 
 class PromptRocksDBStore(RocksDBStore):

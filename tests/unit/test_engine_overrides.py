@@ -361,6 +361,36 @@ def test_fetches_wait_briefly_while_records_flow_and_long_when_idle() -> None:
     assert (fetcher._fetch_max_wait_ms, fetcher._fetcher_timeout) == (100, 0.1)
 
 
+def test_fetches_wait_briefly_while_an_assignment_recovers(monkeypatch: Any) -> None:
+    # Recovery's end-offset requests share the fetch's connection: an idle long-poll
+    # would hold each of them (stream.engine.prompt_fetch).
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    thread: Any = PromptFetchConsumerThread.__new__(PromptFetchConsumerThread)
+
+    class Fetcher:
+        _fetch_max_wait_ms = 100
+        _fetcher_timeout = 0.2
+
+    fetcher = Fetcher()
+    thread._ensure_consumer = lambda: type("Consumer", (), {"_fetcher": fetcher})()
+    assigned: list[object] = []
+
+    async def upstream(self: Any, tps: Any, generation_id: int = 0) -> None:
+        assigned.append(tps)
+
+    monkeypatch.setattr(AIOKafkaConsumerThread, "on_partitions_assigned", upstream)
+    now = 1000.0
+    monkeypatch.setattr("stream.engine.prompt_fetch.time.monotonic", lambda: now)
+    asyncio.run(thread.on_partitions_assigned({"tp"}, 3))
+    assert assigned == [{"tp"}]
+    assert (fetcher._fetch_max_wait_ms, fetcher._fetcher_timeout) == (5, 0.005)
+    thread._apply(fetcher, now + thread.recovery_window_s - 0.1)  # no records yet: still short
+    assert fetcher._fetch_max_wait_ms == 5
+    thread._apply(fetcher, now + thread.recovery_window_s + 0.1)  # recovered and idle
+    assert fetcher._fetch_max_wait_ms == 100
+
+
 def _fetcher_holding(*tps: Any) -> Any:
     """aiokafka's own Fetcher, holding one fetched record per partition of `tps`."""
     from aiokafka.consumer.fetcher import Fetcher, FetchResult
