@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from models.drift.evaluation import Detection, FalseAlarms, ShiftEvaluation
     from models.drift.simulated import Population, SimulatedModel
     from models.simulator import ShiftConfig
+    from schemas.drift import DriftReport
 
 DEFAULT_SHIFTS = ["amount_scale=1.5", "ecom_share=0.3"]
 
@@ -175,7 +176,6 @@ def evaluate_command(
         train_reference,
     )
     from schemas.drift import WindowKind
-    from stream.monitor import reports_io
 
     if window not in ("time", "count"):
         raise _fail("--window must be time or count", 2)
@@ -203,18 +203,16 @@ def evaluate_command(
         step("no-drift run (false alarms)")
         alarms = evaluate_no_drift(population, model, spec)
         _print_false_alarms(alarms, spec.kind.value)
-        if reports_dir is not None:
-            reports_dir.mkdir(parents=True, exist_ok=True)
-            reports_io.write_file(alarms.reports, reports_dir / "no-drift.jsonl")
+        _write_reports(alarms.reports, reports_dir, "no-drift")
         if snapshot is None:
             raise _fail(f"no events on day {day} to start the shift from")
         for share in concept_drift or []:
             for maturity in maturity_days or [60.0, 14.0]:
                 step(f"concept drift {share} at {maturity:g}-day maturity")
-                _concept(population, model, day, share, spec, maturity)
+                _concept(population, model, day, share, spec, maturity, reports_dir)
         for text in fault or []:
             step(f"fault {text}")
-            _fault(population, model, day, text, spec)
+            _fault(population, model, day, text, spec, reports_dir)
         # Concept drift or faults alone: the default shifts are not rerun.
         only_others = bool(concept_drift or fault) and not shift
         for text, parsed in zip(texts, shifts, strict=True) if not only_others else []:
@@ -223,9 +221,7 @@ def evaluate_command(
                 population, snapshot, model, parsed.model_copy(update={"start_day": day}), spec
             )
             _print_shift(text, day, result)
-            if reports_dir is not None:
-                name = text.split("=")[0]
-                reports_io.write_file(result.reports, reports_dir / f"shift-{name}.jsonl")
+            _write_reports(result.reports, reports_dir, f"shift-{text.split('=')[0]}")
 
 
 def _concept(
@@ -235,6 +231,7 @@ def _concept(
     share: float,
     spec: WindowSpec,
     maturity: float,
+    reports_dir: Path | None,
 ) -> None:
     from models.drift.concept import evaluate_concept_drift, since_first_label
     from models.drift.monitor import JoinSpec
@@ -242,6 +239,7 @@ def _concept(
     result = evaluate_concept_drift(
         population, model, day, share, spec, JoinSpec(maturity_days=maturity)
     )
+    _write_reports(result.reports, reports_dir, f"concept-{share:g}-maturity-{maturity:g}d")
 
     def after(found: Detection | None) -> str:
         if found is None:
@@ -262,7 +260,12 @@ def _concept(
 
 
 def _fault(
-    population: Population, model: SimulatedModel, day: int, text: str, spec: WindowSpec
+    population: Population,
+    model: SimulatedModel,
+    day: int,
+    text: str,
+    spec: WindowSpec,
+    reports_dir: Path | None,
 ) -> None:
     from models.drift.faults import FAULT_KINDS, evaluate_fault
 
@@ -273,6 +276,7 @@ def _fault(
     kind = kinds[name]
     share = float(share_text) if share_text else 0.1
     result = evaluate_fault(population, model, day, share, kind, spec)
+    _write_reports(result.reports, reports_dir, f"fault-{kind}")
     found = ", ".join(
         f"{subject} {after.total_seconds() / 3600:.0f} h"
         for subject, after in sorted(result.first_alert.items(), key=lambda kv: kv[1])
@@ -281,6 +285,16 @@ def _fault(
         f"\nfault {kind} on {share:.0%} of events from day {day}: first alerts {found or 'none'}"
         f"; alerts before it {result.before_start}"
     )
+
+
+def _write_reports(reports: list[DriftReport], reports_dir: Path | None, name: str) -> None:
+    """A run's reports as JSON lines under --reports-dir (per-day location and arrived-recall
+    figures: docs/drift.md reads them)."""
+    from stream.monitor import reports_io
+
+    if reports_dir is not None:
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        reports_io.write_file(reports, reports_dir / f"{name}.jsonl")
 
 
 def _parse_shift(text: str) -> ShiftConfig:

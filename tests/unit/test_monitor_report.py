@@ -171,6 +171,26 @@ def test_an_unknown_shift_is_refused() -> None:
     assert "unknown shift" in result.output
 
 
+def test_evaluate_writes_every_runs_reports_concept_drift_and_faults_included(
+    tmp_path: Path,
+) -> None:
+    """The per-day arrived-recall pool of a concept-drift run is what explains its delay
+    (docs/drift.md): --reports-dir keeps it, as it keeps the plain and shifted runs'."""
+    args = ["monitor", "evaluate", "--events", "1000", "--cards", "60", "--shift-day", "51"]
+    args += ["--concept-drift", "1.0", "--maturity-days", "14", "--fault", "null_coordinates"]
+    result = CliRunner().invoke(app, [*args, "--reports-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    names = sorted(path.name for path in tmp_path.iterdir())
+    assert names == [
+        "concept-1-maturity-14d.jsonl",
+        "fault-null_coordinates.jsonl",
+        "no-drift.jsonl",
+    ]
+    for name in names:
+        reports, skipped = reports_io.read_file(tmp_path / name)
+        assert reports and not skipped
+
+
 def test_the_page_tells_warnings_from_critical_alerts_and_shows_missing_values() -> None:
     reports = _reports()
     latest = reports[-1]
