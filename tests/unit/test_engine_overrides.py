@@ -380,8 +380,15 @@ def test_fetches_wait_briefly_while_an_assignment_recovers(monkeypatch: Any) -> 
         assigned.append(tps)
 
     monkeypatch.setattr(AIOKafkaConsumerThread, "on_partitions_assigned", upstream)
+    monkeypatch.setattr(
+        AIOKafkaConsumerThread, "_create_worker_consumer", lambda self, transport: Fetcher()
+    )
     now = 1000.0
     monkeypatch.setattr("stream.engine.prompt_fetch.time.monotonic", lambda: now)
+    # A new consumer's first fetches, sent before any assignment callback, are short too.
+    assert thread._create_worker_consumer("transport")._fetch_max_wait_ms == 5
+    assert thread._prompt_until == now + thread.recovery_window_s
+    now += 60.0
     asyncio.run(thread.on_partitions_assigned({"tp"}, 3))
     assert assigned == [{"tp"}]
     assert (fetcher._fetch_max_wait_ms, fetcher._fetcher_timeout) == (5, 0.005)

@@ -17,6 +17,7 @@ class FakeProducer:
     def __init__(self, full: int = 0, undelivered: int = 0) -> None:
         self.sent: list[tuple[float, bytes | None, bytes]] = []
         self.full, self.undelivered, self.polls = full, undelivered, 0
+        self.flushed_after: list[int] = []  # how many records were sent at each flush
 
     def list_topics(self, topic: str, timeout: float) -> None:
         return None
@@ -32,6 +33,7 @@ class FakeProducer:
         return 0
 
     def flush(self, timeout: float) -> int:
+        self.flushed_after.append(len(self.sent))
         return self.undelivered
 
 
@@ -52,9 +54,18 @@ def test_records_leave_in_order_at_the_rate() -> None:
     )
     assert sent == 20 and stamped == list(range(20))
     assert [value for _, _, value in producer.sent] == [value for _, value in RECORDS]
-    span = producer.sent[-1][0] - producer.sent[0][0]
-    assert span >= 19 / 200 * 0.95  # never ahead of the schedule
+    # The paced clock starts after the first record (sent alone): never ahead of it after.
+    span = producer.sent[-1][0] - producer.sent[1][0]
+    assert span >= 18 / 200 * 0.95
     assert reported[-1] == 20
+
+
+def test_the_first_record_goes_alone_and_the_clock_starts_once_it_is_acknowledged() -> None:
+    # An idempotent producer sends nothing before it has its producer id: records stamped
+    # meanwhile would reach the workers late.
+    producer = FakeProducer()
+    produce_paced(producer, "t", RECORDS, rate=1e6)  # type: ignore[arg-type]
+    assert producer.flushed_after == [1, 20]  # the first alone, then the end of the run
 
 
 def test_a_full_queue_is_waited_out_not_lost() -> None:
