@@ -41,6 +41,11 @@ class Availability:
     # Seconds since the first input was sent → fallbacks among the inputs sent in that second
     # (seconds without one left out): whether fallbacks cluster at the disruptions or not.
     fallbacks_by_second: dict[int, int] = field(default_factory=dict)
+    # A rolling restart's whole stretch, from the first successor's start (its boot competes
+    # for CPU) to the last restarted worker's /ready: inputs sent inside it.
+    decided_rolling: int = 0
+    fallbacks_rolling: int = 0
+    latency_ms_rolling: dict[str, float] = field(default_factory=dict)
 
     @property
     def fallback_share(self) -> float:
@@ -55,8 +60,10 @@ def measure(
     inputs: Sequence[InputSeen],
     decisions: Sequence[DecisionSeen],
     windows_ms: Sequence[tuple[int, int]],
+    roll_ms: tuple[int, int] | None = None,
 ) -> Availability:
-    """`windows_ms`: the disruptions (kill → restarted worker ready; a roll's start → end)."""
+    """`windows_ms`: the disruptions (kill → restarted worker ready; a roll's SIGTERMs → the
+    restarted worker ready); `roll_ms`: a rolling restart's whole stretch."""
     first: dict[str, DecisionSeen] = {}
     for decision in sorted(decisions, key=lambda d: d.timestamp_ms):
         first.setdefault(decision.transaction_id, decision)
@@ -76,22 +83,39 @@ def measure(
         if seen.transaction_id in first
         and any(start <= seen.timestamp_ms <= end for start, end in windows_ms)
     ]
-    latencies = np.array([d.timestamp_ms - seen.timestamp_ms for seen, d in sent_inside])
+    sent_rolling = (
+        []
+        if roll_ms is None
+        else [
+            (seen, first[seen.transaction_id])
+            for seen in inputs
+            if seen.transaction_id in first and roll_ms[0] <= seen.timestamp_ms <= roll_ms[1]
+        ]
+    )
     return Availability(
         decided=len(first),
         fallbacks=sum(1 for d in first.values() if d.fallback),
         longest_gap_s={p: _longest_gap_ms(times) / 1000 for p, times in decided_at.items()},
         disrupted_s=disrupted_ms / 1000,
         decisions_per_s_disrupted=len(inside) / (disrupted_ms / 1000) if disrupted_ms else None,
-        latency_ms_disrupted=(
-            {f"p{q}": float(np.percentile(latencies, q)) for q in (50, 99)}
-            if latencies.size
-            else {}
+        latency_ms_disrupted=_percentiles(
+            [d.timestamp_ms - seen.timestamp_ms for seen, d in sent_inside]
         ),
         fallbacks_disrupted=sum(1 for _, d in sent_inside if d.fallback),
         decided_disrupted=len(sent_inside),
         fallbacks_by_second=_fallbacks_by_second(inputs, first),
+        decided_rolling=len(sent_rolling),
+        fallbacks_rolling=sum(1 for _, d in sent_rolling if d.fallback),
+        latency_ms_rolling=_percentiles(
+            [d.timestamp_ms - seen.timestamp_ms for seen, d in sent_rolling]
+        ),
     )
+
+
+def _percentiles(latencies_ms: list[int]) -> dict[str, float]:
+    if not latencies_ms:
+        return {}
+    return {f"p{q}": float(np.percentile(latencies_ms, q)) for q in (50, 99)}
 
 
 def _fallbacks_by_second(

@@ -54,6 +54,7 @@ class ChaosLog:
     produce_errors: list[str] = field(default_factory=list)
     restarts: list[Restart] = field(default_factory=list)
     load_ended_ms: int = 0  # wall clock of the last input sent
+    roll_ms: tuple[int, int] | None = None  # the first successor's start → the last /ready
 
     def disruptions_ms(self) -> list[tuple[int, int]]:
         """Kill (or a roll's first stop) → the restarted worker ready, merged when they meet."""
@@ -153,7 +154,7 @@ def run_chaos(
         parity = table_parity(bootstrap, settings)
         latency = _latency(bootstrap, topics)
         inputs, decisions = _seen(bootstrap, topics, log)
-        measured = measure(inputs, decisions, log.disruptions_ms())
+        measured = measure(inputs, decisions, log.disruptions_ms(), log.roll_ms)
         timelines = [
             restart_timeline(
                 r.worker,
@@ -264,6 +265,7 @@ def _inflict(
 
 def _roll(workers: list[WorkerProcess], t0: float, log: ChaosLog, say: Say) -> None:
     """`stream.rolling`'s order (one at a time, each after the last is ready), timed."""
+    began_ms = _now_ms()
     for worker in workers:
         rolling_restart([worker], say=lambda line: say(f"t={time.monotonic() - t0:6.1f}s {line}"))
         ready_ms = _now_ms()
@@ -281,6 +283,7 @@ def _roll(workers: list[WorkerProcess], t0: float, log: ChaosLog, say: Say) -> N
                 log_path=worker.log_path,
             )
         )
+    log.roll_ms = (began_ms, _now_ms())
 
 
 def _now_ms() -> int:

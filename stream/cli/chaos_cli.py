@@ -115,6 +115,15 @@ def chaos(
         "fallbacks": a.fallbacks,
         "fallback_share": round(a.fallback_share, 4),
         "fallbacks_of_inputs_sent_disrupted": f"{a.fallbacks_disrupted}/{a.decided_disrupted}",
+        "rolling_restart": (
+            None
+            if result.log.roll_ms is None
+            else {
+                "seconds": round((result.log.roll_ms[1] - result.log.roll_ms[0]) / 1000, 1),
+                "fallbacks_of_inputs_sent": f"{a.fallbacks_rolling}/{a.decided_rolling}",
+                "produce_to_decision_ms": {k: round(v, 1) for k, v in a.latency_ms_rolling.items()},
+            }
+        ),
         # Keyed like the progress lines' t= (seconds since the load began).
         "fallbacks_by_second_of_load": {str(s): n for s, n in a.fallbacks_by_second.items()},
         "restarts": [

@@ -36,6 +36,16 @@ def test_gap_per_partition_fallbacks_and_disrupted_figures() -> None:
     assert figures.latency_ms_disrupted["p50"] == pytest.approx(np.percentile(waits, 50))
     assert figures.latency_ms_disrupted["p99"] == pytest.approx(np.percentile(waits, 99))
     assert (figures.fallbacks_disrupted, figures.decided_disrupted) == (2, 9)  # t2, t3
+    assert figures.fallbacks_by_second == {2: 1, 3: 1}  # t2, t3: sent 2 s and 3 s in
+    assert figures.decided_rolling == 0 and figures.latency_ms_rolling == {}  # no roll
+
+
+def test_a_roll_counts_every_input_sent_from_its_first_start_to_its_last_ready() -> None:
+    inputs = [InputSeen(0, 1_000 * i, f"t{i}") for i in range(6)]
+    decisions = [DecisionSeen(f"t{i}", 1_000 * i + 20 * (i + 1), i in (2, 3)) for i in range(6)]
+    figures = measure(inputs, decisions, windows_ms=[(3_000, 3_500)], roll_ms=(1_000, 4_000))
+    assert (figures.fallbacks_rolling, figures.decided_rolling) == (2, 4)  # t1..t4 sent inside
+    assert figures.latency_ms_rolling["p50"] == pytest.approx(np.percentile([40, 60, 80, 100], 50))
 
 
 def test_no_disruption_means_no_disrupted_figures() -> None:
