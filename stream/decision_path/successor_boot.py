@@ -15,8 +15,9 @@ Two levers, because of how Linux schedules:
   0 needs no privilege. A worker sharing its session (started from a shell) leaves the
   session's other processes alone and does not touch it;
 - the nice of each thread (Linux keeps one per thread; new threads inherit their creator's),
-  for schedulers without autogroups. Going back up needs CAP_SYS_NICE or a permissive
-  RLIMIT_NICE, so it is lowered only where a probe shows the return is allowed: a successor
+  for schedulers without autogroups (and where cgroups, e.g. systemd's, rank the processes
+  instead). Going back up needs CAP_SYS_NICE or a permissive RLIMIT_NICE (`LimitNICE=20` in a
+  systemd unit), so it is lowered only where a probe shows the return is allowed: a successor
   stuck at nice 19 would score slower than the worker it replaced.
 
 It runs before the command line's imports, which are most of the boot (stream.cli).
