@@ -78,8 +78,12 @@ def take_own_priority_back() -> None:
     lowered, _lowered = _lowered, None
     if lowered is None:
         return
-    if lowered.autogroup_nice is not None:
-        set_autogroup_nice(lowered.autogroup_nice)
+    if lowered.autogroup_nice is not None and not _try_autogroup_nice(lowered.autogroup_nice):
+        # The old process lowered its own a moment ago (one change per 100 ms): retry beside
+        # the takeover instead of holding it up.
+        threading.Thread(
+            target=set_autogroup_nice, args=(lowered.autogroup_nice,), daemon=True
+        ).start()
     if lowered.thread_nice is not None:
         for tid in _thread_ids():
             with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
@@ -99,14 +103,20 @@ def set_autogroup_nice(nice: int) -> None:
     CAP_SYS_ADMIN the kernel takes one autogroup change per 100 ms machine-wide (EAGAIN):
     the old process lowers its own at the moment its successor returns."""
     for _ in range(AUTOGROUP_TRIES):
-        try:
-            AUTOGROUP.write_text(str(nice))
-        except BlockingIOError:
-            time.sleep(0.05)
-        except OSError:
+        if _try_autogroup_nice(nice):
             return
-        else:
-            return
+        time.sleep(0.05)
+
+
+def _try_autogroup_nice(nice: int) -> bool:
+    """False only when the kernel asks to try again later; other refusals are final."""
+    try:
+        AUTOGROUP.write_text(str(nice))
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True  # no autogroups, or not allowed: nothing a retry changes
+    return True
 
 
 def _may_raise_priority(own: int) -> bool:

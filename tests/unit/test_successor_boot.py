@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 from stream.decision_path.handover import data_dir_held, held_elsewhere
 
@@ -67,3 +69,27 @@ def test_a_first_process_boots_at_its_own_priority(tmp_path: Path) -> None:
     seen = _boot(tmp_path)  # nobody holds the data dir
     assert seen["lowered"] is False
     assert seen["booting"] == seen["before"] == seen["after"]
+
+
+def test_a_refused_autogroup_return_is_retried_beside_the_takeover(monkeypatch: Any) -> None:
+    # Unprivileged, the kernel takes one autogroup change per 100 ms machine-wide: the old
+    # process lowering its own at the same moment makes the first attempt fail (EAGAIN).
+    from stream.decision_path import successor_boot as boot
+
+    writes: list[tuple[str, str]] = []
+    done = threading.Event()
+
+    class Autogroup:
+        def write_text(self, text: str) -> None:
+            writes.append((threading.current_thread().name, text))
+            if len(writes) == 1:
+                raise BlockingIOError("try again")
+            done.set()
+
+    monkeypatch.setattr(boot, "AUTOGROUP", Autogroup())
+    monkeypatch.setattr(boot, "_lowered", boot._Lowered(thread_nice=None, autogroup_nice=0))
+    boot.take_own_priority_back()
+    main = threading.current_thread().name
+    assert writes[0] == (main, "0")  # tried at once, on the takeover's own thread
+    assert done.wait(5), "never retried"
+    assert writes[-1][1] == "0" and writes[-1][0] != main  # retried on another thread
