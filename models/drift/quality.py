@@ -40,6 +40,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from models.drift.alerts import graded
 from models.profile import RAW_FIELDS, category_text
@@ -289,12 +290,9 @@ class FieldQualityMonitor:
             for statistic, shift in shifts.items()
             for alert in graded(subject, statistic, shift, thresholds)
         ]
-        quality = FieldQuality(
-            field=name,
-            n=c.n,
-            null_rate=c.null_rate,
-            top_share=c.top_share,
-            distinct=len(c.values),
+        quality = _observed(
+            name,
+            c,
             null_rate_baseline=usual_null,
             top_share_baseline=usual_top,
             null_rate_shift=shifts.get(DriftStatistic.NULL_RATE),
@@ -318,12 +316,9 @@ class FieldQualityMonitor:
         top_shift = None
         if usual is not None and judged and usual.top_share <= FEATURE_MAX_TOP_SHARE:
             top_shift = _shift(c.top_share, usual.top_share, c.present, thresholds)
-        quality = FieldQuality(
-            field=name,
-            n=c.n,
-            null_rate=c.null_rate,
-            top_share=c.top_share,
-            distinct=len(c.values),
+        quality = _observed(
+            name,
+            c,
             null_rate_baseline=usual.null_rate if usual else None,
             top_share_baseline=usual.top_share if usual else None,
             top_share_shift=top_shift,
@@ -346,6 +341,18 @@ class FieldQualityMonitor:
             self._baseline = [
                 _Baseline(p.null_rate, top) for p, top in zip(self._pooled, tops, strict=True)
             ]
+
+
+def _observed(name: str, c: _Counts, **judged: Any) -> FieldQuality:
+    """A field's window as counted, with what it was judged against (raw field or feature)."""
+    return FieldQuality(
+        field=name,
+        n=c.n,
+        null_rate=c.null_rate,
+        top_share=c.top_share,
+        distinct=len(c.values),
+        **judged,
+    )
 
 
 def _shift(live: float, usual: float, n: int, thresholds: AlertThresholds) -> float | None:
