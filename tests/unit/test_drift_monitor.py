@@ -405,21 +405,34 @@ def test_the_arrived_recall_drop_is_exported_only_with_enough_fraud_labels() -> 
     assert few("fraud_monitor_arrived_recall", labels) == 0.05
 
 
-def _recall_collapse(card: Callable[[int], str | None]) -> list[DriftReport]:
-    """Six days of 200 approved events; each day's first ten turn out fraud a day later."""
-    reference_with_recall = replace(reference(), reference_recall=0.6)
-    monitor = DriftMonitor(
-        reference_with_recall,
+def _daily_monitor(reference_recall: float, thresholds: AlertThresholds = SMALL) -> DriftMonitor:
+    """Daily windows, labels maturing after 60 days: only arrived labels can say anything."""
+    return DriftMonitor(
+        replace(reference(), reference_recall=reference_recall),
         WindowSpec(WindowKind.TIME, length_ms=DAY_MS),
-        SMALL,
+        thresholds,
         JoinSpec(maturity_days=60),
         clock=lambda: GENERATED,
     )
+
+
+def _feed_day(monitor: DriftMonitor, day: int, events: int) -> list[DriftReport]:
+    """`events` approved events a second apart from the day's start, numbered day * 1000 + i."""
+    return [
+        report
+        for index in range(events)
+        for report in monitor.feed(
+            event(day * 1000 + index, event_ms=T0_MS + day * DAY_MS + index * 1000)
+        )
+    ]
+
+
+def _recall_collapse(card: Callable[[int], str | None]) -> list[DriftReport]:
+    """Six days of 200 approved events; each day's first ten turn out fraud a day later."""
+    monitor = _daily_monitor(reference_recall=0.6)
     reports = []
     for day in range(6):
-        for index in range(200):
-            at = T0_MS + day * DAY_MS + index * 1000
-            reports.extend(monitor.feed(event(day * 1000 + index, event_ms=at)))
+        reports.extend(_feed_day(monitor, day, 200))
         for index in range(10):
             if day:
                 number = (day - 1) * 1000 + index
@@ -459,19 +472,10 @@ def test_the_recall_pool_grows_until_it_could_show_a_collapse() -> None:
     # the one-sided upper bound only from 1.645² × (1 / 0.42 − 1) ≈ 3.7 incidents on. With the
     # evidence gate at 2 labels, a pool of the last day alone (2 labels) could never alert.
     thresholds = SMALL.model_copy(update={"min_fraud_labels_arrived": 2})
-    reference_with_recall = replace(reference(), reference_recall=0.6)
-    monitor = DriftMonitor(
-        reference_with_recall,
-        WindowSpec(WindowKind.TIME, length_ms=DAY_MS),
-        thresholds,
-        JoinSpec(maturity_days=60),
-        clock=lambda: GENERATED,
-    )
+    monitor = _daily_monitor(reference_recall=0.6, thresholds=thresholds)
     reports = []
     for day in range(5):
-        for index in range(200):
-            at = T0_MS + day * DAY_MS + index * 1000
-            reports.extend(monitor.feed(event(day * 1000 + index, event_ms=at)))
+        reports.extend(_feed_day(monitor, day, 200))
         for index in range(2):
             number = day * 1000 + index
             monitor.observe_label(_fraud(number, T0 + timedelta(days=day, hours=1)))
@@ -512,18 +516,10 @@ def test_field_quality_is_exported_only_where_judged() -> None:
 def _one_missed_incident_a_day(thresholds: AlertThresholds) -> list[DriftReport]:
     """24 days of 100 approved events; each day's first is fraud (its own card), labelled the
     next day. Test recall 0.2 known exactly: a collapse needs ~17 incidents (and 20 labels)."""
-    monitor = DriftMonitor(
-        replace(reference(), reference_recall=0.2),
-        WindowSpec(WindowKind.TIME, length_ms=DAY_MS),
-        thresholds,
-        JoinSpec(maturity_days=60),
-        clock=lambda: GENERATED,
-    )
+    monitor = _daily_monitor(reference_recall=0.2, thresholds=thresholds)
     reports = []
     for day in range(24):
-        for index in range(100):
-            at = T0_MS + day * DAY_MS + index * 1000
-            reports.extend(monitor.feed(event(day * 1000 + index, event_ms=at)))
+        reports.extend(_feed_day(monitor, day, 100))
         if day:
             monitor.observe_label(_fraud((day - 1) * 1000, T0 + timedelta(days=day)))
     return reports
