@@ -11,7 +11,6 @@ from typing import Any
 
 import faust
 
-from stream.decision_path.output import OutputProducer
 from stream.decision_path.stage import DecisionStage
 
 
@@ -43,11 +42,12 @@ def input_topic(app: faust.App, name: str, partitions: int) -> Any:
 
 
 def attach_decision_agent(
-    app: faust.App, source: Any, stage: DecisionStage, output: OutputProducer, max_batch: int
+    app: faust.App, source: Any, stage: DecisionStage, max_batch: int
 ) -> None:
     @app.agent(source, name="decide")
     async def decide(stream: Any) -> None:
-        # Acks are manual: a record is acknowledged once its outcome was sent.
+        # Acks are manual: a record is acknowledged once it was decided (a commit first sends
+        # the decisions held for their card states, then flushes: see the stage).
         manual = stream.noack()
         waiting = manual.channel.queue
         async for first in manual.events():
@@ -70,4 +70,4 @@ def attach_decision_agent(
             stage.flush()
             for event in batch:
                 event.ack()  # what Stream.ack does, minus the (absent) sensors
-            output.poll()
+            stage.poll()

@@ -7,9 +7,9 @@ the local store can hold an update whose changelog record died with a killed wor
 re-sending is what brings the changelog (what other workers restore) back in line.
 
 A card's new state is written once its micro-batch is decided, with the decision recorded in
-it (`record_decisions`), and before the decision is sent: through the same producer and
-connection, so the broker appends the state record first (requests on one connection are
-handled in order). A replay that finds its decision in the state answers with it.
+it (`record_decisions`), and the decision is sent only once that state record is delivered
+(stream/decision_path/state_first.py). A replay that finds its decision in the state answers
+with it.
 
 The states last written are also kept decoded in memory (bounded), so a card or merchant seen
 again skips reading and decoding them; the worker empties that cache whenever its partitions
@@ -18,7 +18,7 @@ change (recovery rewrites the tables).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from models.features import (
@@ -133,10 +133,15 @@ class Enricher:
             own = MerchantState.decode(blob) if blob is not None else MerchantState.empty()
         return own
 
-    def record_decisions(self, decided: Iterable[tuple[int, bytes, int, bytes | None]]) -> None:
+    def record_decisions(
+        self,
+        decided: Iterable[tuple[int, bytes, int, bytes | None]],
+        on_stored: Callable[[], None] | None = None,
+    ) -> int:
         """(partition, card key, txid digest, decision record or None) in batch order: record
         each new decision in its card's state, then write every card state changed since the
-        last call (once per card)."""
+        last call (once per card). Returns how many states were written; `on_stored()` is
+        called once per state stored (see stream/decision_path/state_first.py)."""
         unwritten = self._unwritten
         for partition, card_key, txid_hash, record in decided:
             if record is None:
@@ -148,7 +153,8 @@ class Enricher:
                 self._card_cache[slot] = state
         self._unwritten = {}
         for (partition, card_key), state in unwritten.items():
-            self._cards.set(partition, card_key, state.encode())
+            self._cards.set(partition, card_key, state.encode(), on_stored)
+        return len(unwritten)
 
     def write_pending(self) -> None:
         """Once per micro-batch: bound the memory held (the tables write to their local

@@ -1,9 +1,10 @@
 """The one stage of the decision path: validate → enrich → micro-batch → decide → publish.
 
 Every input record leaves as exactly one outcome: a dead letter (sent at once), or a decision
-and its scoring-log record (sent when its micro-batch is decided). The agent acknowledges the
-records of a micro-batch once their outcomes were handed to the output producer, which is
-flushed before any offset commit: a committed offset always means a delivered outcome.
+and its scoring-log record (sent when its micro-batch is decided and the card states they are
+recorded in are stored: stream/decision_path/state_first.py). The agent acknowledges the
+records of a micro-batch once it was decided; before any offset commit the held decisions are
+sent and the output producer flushed: a committed offset always means a delivered outcome.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from stream.decision_path.metrics import StreamMetrics
 from stream.decision_path.online_seal import CarriedAt, Forged, carried_decision
 from stream.decision_path.output import OutputProducer
 from stream.decision_path.overlay import Overlay
+from stream.decision_path.state_first import HeldBatch, StateFirst
 from stream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class DecisionStage:
         self.enricher = enricher
         self.decider = decider
         self._output = output
+        self.state_first = StateFirst(output)
         self._metrics = metrics
         # Online decisions: the ones not applied yet, and the key their seals verify under.
         self._overlay = overlay
@@ -154,18 +157,27 @@ class DecisionStage:
             return
         batch, self.pending = self.pending, []
         decided, scoring_us = self.decider.decide(batch)
-        # The card states, with the decisions recorded, go out before the decisions: a replay
-        # must find the decision it would otherwise contradict.
-        self.enricher.record_decisions(
-            (item.partition, item.key, item.txid_hash, event.record)
-            for item, event in zip(batch, decided, strict=True)
+        # The card states, with the decisions recorded, are stored before the decisions leave:
+        # a replay must find the decision it would otherwise contradict.
+        held = HeldBatch()
+        states = self.enricher.record_decisions(
+            (
+                (item.partition, item.key, item.txid_hash, event.record)
+                for item, event in zip(batch, decided, strict=True)
+            ),
+            held.state_delivered,
         )
-        send = self._output.send
         decisions_topic, log_topic = self._decisions_topic, self._log_topic
+        records: list[tuple[str, bytes | None, bytes]] = []
         for event in decided:
-            send(decisions_topic, event.key, event.decision)
-            send(log_topic, event.key, event.log)
+            records.append((decisions_topic, event.key, event.decision))
+            records.append((log_topic, event.key, event.log))
+        self.state_first.send_once_stored(held, states, records)
         self._record(batch, decided, scoring_us)
+
+    def poll(self) -> None:
+        """Serve the output's delivery reports; send the decisions whose states are stored."""
+        self.state_first.poll()
 
     def _record(self, batch: list[PendingEvent], decided: list[Any], scoring_us: float) -> None:
         """Metrics and logs of a decided batch: one call per label set, not per event."""

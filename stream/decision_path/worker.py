@@ -115,10 +115,9 @@ def build_worker(settings: Settings) -> Worker:
     app = create_app(settings)
     metrics = StreamMetrics()
     client_id = f"{settings.app_id}-{settings.worker_id}"
-    # Decisions, scoring logs and the card states they were recorded in share one producer:
-    # one connection to a partition's leader, so a decision is appended after its card state
-    # (stream/decision_path/enrich.py). The card table needs every delivery report (the
-    # offsets it persists): ~1-2 µs of callback per record.
+    # Decisions, scoring logs and the card states they were recorded in share one producer: the
+    # states' delivery reports release the decisions (stream/decision_path/state_first.py) and
+    # give the offsets the card table persists: ~1-2 µs of callback per record.
     output = OutputProducer(settings.kafka_bootstrap, client_id=client_id, security=settings.kafka)
     changelog = OutputProducer(
         settings.kafka_bootstrap,
@@ -132,14 +131,6 @@ def build_worker(settings: Settings) -> Worker:
     cards = TableStore(_raw_table(app, CARD_STATE_TABLE, settings.partitions), output)
     partials_table = _raw_table(app, MERCHANT_PARTIALS_TABLE, settings.partitions)
     partials = TableStore(partials_table, changelog)
-
-    async def deliver_before_commit() -> None:
-        await output.flush()
-        await changelog.flush()
-        cards.persist_delivered_offsets()
-        partials.persist_delivered_offsets()
-
-    flush_before_commits(app, deliver_before_commit)
 
     view = MerchantView(settings.partitions)
     replica = PartialsReplica(
@@ -189,6 +180,15 @@ def build_worker(settings: Settings) -> Worker:
         online_key,
     )
 
+    async def deliver_before_commit() -> None:
+        await stage.state_first.drain()  # decisions held for their card states
+        await output.flush()
+        await changelog.flush()
+        cards.persist_delivered_offsets()
+        partials.persist_delivered_offsets()
+
+    flush_before_commits(app, deliver_before_commit)
+
     async def partitions_changed(*_: Any, **__: Any) -> None:
         # Recovery rewrites the tables of newly assigned partitions: cached states may be old.
         enricher.forget()
@@ -207,7 +207,7 @@ def build_worker(settings: Settings) -> Worker:
     publisher.prepare()
     warm_up(settings, decider)
     source = input_topic(app, settings.topics.transactions, settings.partitions)
-    attach_decision_agent(app, source, stage, output, settings.max_batch)
+    attach_decision_agent(app, source, stage, settings.max_batch)
 
     async def start_merchant_view() -> None:
         # Said here, not where it was applied: Faust configures logging only when it starts.

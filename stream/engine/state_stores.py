@@ -23,6 +23,8 @@ Delete when: Faust tables can produce changelogs through another client, cheaply
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from faust.types import TP
@@ -36,7 +38,16 @@ class PartitionedState(Protocol):
 
     def get(self, partition: int, key: bytes) -> bytes | None: ...
 
-    def set(self, partition: int, key: bytes, value: bytes) -> None: ...
+    def set(
+        self,
+        partition: int,
+        key: bytes,
+        value: bytes,
+        on_stored: Callable[[], None] | None = None,
+    ) -> None:
+        """Write; `on_stored()` once the write can no longer be lost (its changelog record
+        delivered), never if it failed."""
+        ...
 
     def write_pending(self, at_least: int = 0) -> None:
         """Write the held writes to the local store, if there are at least `at_least`."""
@@ -68,14 +79,25 @@ class TableStore:
         value = self._table.data._db_for_partition(partition).get(key)
         return None if value is None else bytes(value)
 
-    def set(self, partition: int, key: bytes, value: bytes) -> None:
+    def set(
+        self,
+        partition: int,
+        key: bytes,
+        value: bytes,
+        on_stored: Callable[[], None] | None = None,
+    ) -> None:
         pending = self._pending.get(partition)
         if pending is None:
             pending = self._pending[partition] = {}
         pending[key] = value
         self._held += 1
+        report = (
+            self._on_delivery
+            if on_stored is None
+            else functools.partial(self._record_delivery, on_stored=on_stored)
+        )
         self._changelog.send(
-            self.changelog_topic, key, value, partition=partition, on_delivery=self._on_delivery
+            self.changelog_topic, key, value, partition=partition, on_delivery=report
         )
 
     def write_pending(self, at_least: int = 0) -> None:
@@ -91,13 +113,17 @@ class TableStore:
                 batch.put(key, value)
             data._db_for_partition(partition).write(batch)
 
-    def _record_delivery(self, error: Any, message: Any) -> None:
+    def _record_delivery(
+        self, error: Any, message: Any, on_stored: Callable[[], None] | None = None
+    ) -> None:
         if error is not None:
             self._changelog.failed(error)
             return
         partition, offset = message.partition(), message.offset()
         if offset > self._delivered.get(partition, -1):
             self._delivered[partition] = offset
+        if on_stored is not None:
+            on_stored()
 
     def persist_delivered_offsets(self) -> None:
         """After a flush: tell Faust's recovery where each local partition store stands."""
@@ -117,8 +143,16 @@ class DictStore:
     def get(self, partition: int, key: bytes) -> bytes | None:
         return self.data.get((partition, key))
 
-    def set(self, partition: int, key: bytes, value: bytes) -> None:
+    def set(
+        self,
+        partition: int,
+        key: bytes,
+        value: bytes,
+        on_stored: Callable[[], None] | None = None,
+    ) -> None:
         self.data[(partition, key)] = value
+        if on_stored is not None:
+            on_stored()  # nothing to wait for in memory
 
     def write_pending(self, at_least: int = 0) -> None:
         return None

@@ -24,9 +24,14 @@ class CollectedOutput:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, bytes]] = []
+        self.failure: Exception | None = None  # what the next poll raises, as a failed delivery
 
     def send(self, topic: str, key: bytes | None, value: bytes, **_: Any) -> None:
         self.sent.append((topic, key, value))
+
+    def poll(self) -> None:
+        if self.failure is not None:
+            raise self.failure
 
     def on(self, topic: str) -> list[bytes]:
         return [value for name, _, value in self.sent if name == topic]

@@ -4,6 +4,7 @@ merchant features summed over every partition's partial, and what each decision 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from models.features import (
     FEATURE_NAMES,
@@ -34,8 +35,14 @@ class RecordingStore(DictStore):
         super().__init__()
         self.changelog: list[tuple[int, bytes, bytes]] = []
 
-    def set(self, partition: int, key: bytes, value: bytes) -> None:
-        super().set(partition, key, value)
+    def set(
+        self,
+        partition: int,
+        key: bytes,
+        value: bytes,
+        on_stored: Callable[[], None] | None = None,
+    ) -> None:
+        super().set(partition, key, value, on_stored)
         self.changelog.append((partition, key, value))
 
 

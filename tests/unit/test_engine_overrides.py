@@ -328,12 +328,28 @@ def test_a_failed_changelog_delivery_fails_the_producer(tmp_path: Path) -> None:
     table = type("Table", (), {"data": _Store(tmp_path), "changelog_topic_name": "t"})()
     changelog = _Changelog()
     tables = TableStore(table, changelog)  # type: ignore[arg-type]
-    tables.set(0, b"k", b"v")
+    stored: list[str] = []
+    tables.set(0, b"k", b"v", on_stored=lambda: stored.append("k"))
     report, _ = changelog.reports[0]
     report("broker down", _Message(0, 5))
     assert changelog.failures == ["broker down"]
+    assert stored == []  # its decisions must never be released
     tables.persist_delivered_offsets()
     assert table.data.persisted == {}
+
+
+def test_a_write_is_stored_once_its_changelog_record_is_delivered(tmp_path: Path) -> None:
+    table = type("Table", (), {"data": _Store(tmp_path), "changelog_topic_name": "t"})()
+    changelog = _Changelog()
+    tables = TableStore(table, changelog)  # type: ignore[arg-type]
+    stored: list[bytes] = []
+    tables.set(0, b"a", b"1", on_stored=lambda: stored.append(b"a"))
+    tables.set(1, b"b", b"2", on_stored=lambda: stored.append(b"b"))
+    assert stored == []  # sent, not delivered
+    changelog.deliver_all()
+    assert stored == [b"a", b"b"]
+    tables.persist_delivered_offsets()  # the offsets are still recorded beside
+    assert table.data.persisted == {("t", 0): 100, ("t", 1): 101}
 
 
 def test_fetches_wait_briefly_while_records_flow_and_long_when_idle() -> None:
