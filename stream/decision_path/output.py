@@ -37,9 +37,12 @@ class OutputProducer:
             "client.id": client_id,
             "enable.idempotence": True,  # no duplicates or reordering from retries
             "acks": "all",
-            # A decision waits at most this long for others to share its request; under load
-            # records batch anyway while earlier requests are in flight.
-            "linger.ms": 1,
+            # No lingering: a micro-batch's decisions wait for its card states' delivery
+            # (state_first.py), so each linger would be paid twice. Under load records batch
+            # anyway while earlier requests are in flight. Measured (docs/performance.md,
+            # 2026-12-07): send hop p50 at 250/s 2.3 ms against 5.1 with 1 ms (0.5 ms: 4.6),
+            # CPU at full load within the runs' spread.
+            "linger.ms": 0,
             "batch.size": 1_048_576,
             # Uncompressed by default: aiokafka (which Faust and many Python consumers use)
             # reads lz4/snappy/zstd only with extra libraries; override per deployment.
