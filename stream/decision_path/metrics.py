@@ -97,6 +97,11 @@ class StreamMetrics:
             "Assigned input partitions not being fetched (paused, recovering, awaiting a seek)",
             registry=r,
         )
+        self.decisions_held = Gauge(
+            "fraud_decisions_held_batches",
+            "Decided micro-batches whose decisions wait for their card states to be stored",
+            registry=r,
+        )
         self.stuck_partitions = Gauge(
             "fraud_stuck_commit_partitions",
             "Partitions whose committed offset has not moved while records wait behind it",

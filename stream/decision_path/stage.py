@@ -55,6 +55,8 @@ class DecisionStage:
         self._output = output
         self.state_first = StateFirst(output)
         self._metrics = metrics
+        # Read at scrape time: nothing on the hot path.
+        metrics.decisions_held.set_function(lambda: len(self.state_first))
         # Online decisions: the ones not applied yet, and the key their seals verify under.
         self._overlay = overlay
         self._decision_key = decision_key

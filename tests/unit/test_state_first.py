@@ -72,6 +72,9 @@ def test_decisions_wait_for_their_card_states_and_leave_in_batch_order() -> None
         assert _decided(output) == []  # nothing readable while a state could be lost
         assert output.on(SETTINGS.topics.scoring_log) == []
 
+        held = setup.metrics.registry.get_sample_value("fraud_decisions_held_batches")
+        assert held == 2.0  # what an operator sees while the states are unconfirmed
+
         cards.confirm(2, 3)  # the second batch's states first
         stage.poll()
         assert _decided(output) == []  # the first batch's are still unconfirmed
@@ -85,6 +88,7 @@ def test_decisions_wait_for_their_card_states_and_leave_in_batch_order() -> None
         assert _decided(output) == ids[0] + ids[1]
         assert len(output.on(SETTINGS.topics.scoring_log)) == 4
         assert len(stage.state_first) == 0
+        assert setup.metrics.registry.get_sample_value("fraud_decisions_held_batches") == 0.0
 
     asyncio.run(scenario())
 
