@@ -5,9 +5,10 @@ with the decision its card's state recorded (stream/decision_path/enrich.py). Th
 no decision is ever readable while the state record it is recorded in could still be lost.
 Sending the state first through the same producer does not ensure it: librdkafka keeps a
 producer's records in order per partition only, and picks which partition's batch goes out
-next itself. After a broker outage, the decisions' partition went out ahead of the card
-states' partition, the worker was killed in between, and its replay decided the transaction
-anew, differently (a conflicting duplicate, seen once in `tests/integration/test_chaos_short.py`).
+next itself. A decision could then be stored while its card state was still queued; a worker
+killed in between replays the transaction without its recorded decision and decides it anew,
+late, so differently. That is the reading (not traced) of the one conflicting duplicate a CI
+run of `tests/integration/test_chaos_short.py` found, killed as the broker came back.
 
 So each micro-batch's decisions and scoring-log records are held here until librdkafka has
 reported every one of its card-state records delivered (acks=all), and batches leave in order.
