@@ -77,45 +77,44 @@ def measure(
         d for d in decisions if any(start <= d.timestamp_ms <= end for start, end in windows_ms)
     ]
     disrupted_ms = sum(end - start for start, end in windows_ms)
-    sent_inside = [
-        (seen, first[seen.transaction_id])
-        for seen in inputs
-        if seen.transaction_id in first
-        and any(start <= seen.timestamp_ms <= end for start, end in windows_ms)
-    ]
-    sent_rolling = (
-        []
-        if roll_ms is None
-        else [
-            (seen, first[seen.transaction_id])
-            for seen in inputs
-            if seen.transaction_id in first and roll_ms[0] <= seen.timestamp_ms <= roll_ms[1]
-        ]
-    )
+    sent_inside = _sent_within(inputs, first, windows_ms)
+    sent_rolling = _sent_within(inputs, first, [] if roll_ms is None else [roll_ms])
     return Availability(
         decided=len(first),
         fallbacks=sum(1 for d in first.values() if d.fallback),
         longest_gap_s={p: _longest_gap_ms(times) / 1000 for p, times in decided_at.items()},
         disrupted_s=disrupted_ms / 1000,
         decisions_per_s_disrupted=len(inside) / (disrupted_ms / 1000) if disrupted_ms else None,
-        latency_ms_disrupted=_percentiles(
-            [d.timestamp_ms - seen.timestamp_ms for seen, d in sent_inside]
-        ),
+        latency_ms_disrupted=_trip_percentiles(sent_inside),
         fallbacks_disrupted=sum(1 for _, d in sent_inside if d.fallback),
         decided_disrupted=len(sent_inside),
         fallbacks_by_second=_fallbacks_by_second(inputs, first),
         decided_rolling=len(sent_rolling),
         fallbacks_rolling=sum(1 for _, d in sent_rolling if d.fallback),
-        latency_ms_rolling=_percentiles(
-            [d.timestamp_ms - seen.timestamp_ms for seen, d in sent_rolling]
-        ),
+        latency_ms_rolling=_trip_percentiles(sent_rolling),
     )
 
 
-def _percentiles(latencies_ms: list[int]) -> dict[str, float]:
-    if not latencies_ms:
+def _sent_within(
+    inputs: Sequence[InputSeen],
+    first: dict[str, DecisionSeen],
+    windows_ms: Sequence[tuple[int, int]],
+) -> list[tuple[InputSeen, DecisionSeen]]:
+    """Inputs sent inside any of the windows, with their first decision."""
+    return [
+        (seen, first[seen.transaction_id])
+        for seen in inputs
+        if seen.transaction_id in first
+        and any(start <= seen.timestamp_ms <= end for start, end in windows_ms)
+    ]
+
+
+def _trip_percentiles(sent: list[tuple[InputSeen, DecisionSeen]]) -> dict[str, float]:
+    """p50 and p99 of produce → first decision, in ms."""
+    if not sent:
         return {}
-    return {f"p{q}": float(np.percentile(latencies_ms, q)) for q in (50, 99)}
+    trips = [d.timestamp_ms - seen.timestamp_ms for seen, d in sent]
+    return {f"p{q}": float(np.percentile(trips, q)) for q in (50, 99)}
 
 
 def _fallbacks_by_second(
