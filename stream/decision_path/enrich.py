@@ -18,7 +18,7 @@ change (recovery rewrites the tables).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from models.features import (
@@ -35,7 +35,7 @@ from models.features.card import CardStep
 from schemas import Transaction
 from stream.decision_path.merchant_view import MerchantView, Watermarks, seen_watermarks
 from stream.decision_path.overlay import Overlay
-from stream.engine.state_stores import PartitionedState
+from stream.engine.state_stores import OnStored, PartitionedState
 
 HELD_WRITES = 20_000
 
@@ -136,7 +136,7 @@ class Enricher:
     def record_decisions(
         self,
         decided: Iterable[tuple[int, bytes, int, bytes | None]],
-        on_stored: Callable[[], None] | None = None,
+        on_stored: OnStored = None,
     ) -> int:
         """(partition, card key, txid digest, decision record or None) in batch order: record
         each new decision in its card's state, then write every card state changed since the

@@ -42,8 +42,9 @@ class HeldBatch:
     __slots__ = ("records", "states_delivered", "states_sent")
 
     def __init__(self) -> None:
+        # Both set when the batch is handed over (send_once_stored); only then is it judged.
         self.records: list[tuple[str, bytes | None, bytes]] = []
-        self.states_sent = -1  # not known until the batch is handed over
+        self.states_sent = 0
         self.states_delivered = 0
 
     def state_delivered(self) -> None:
@@ -52,7 +53,7 @@ class HeldBatch:
 
     @property
     def stored(self) -> bool:
-        return 0 <= self.states_sent <= self.states_delivered
+        return self.states_delivered >= self.states_sent
 
 
 class StateFirst:

@@ -32,22 +32,16 @@ from rocksdict import WriteBatch
 
 from stream.decision_path.output import OutputProducer
 
+# Called once a write can no longer be lost (its changelog record delivered); never if it failed.
+OnStored = Callable[[], None] | None
+
 
 class PartitionedState(Protocol):
     """What the decision path needs from a state table: bytes by (input partition, key)."""
 
     def get(self, partition: int, key: bytes) -> bytes | None: ...
 
-    def set(
-        self,
-        partition: int,
-        key: bytes,
-        value: bytes,
-        on_stored: Callable[[], None] | None = None,
-    ) -> None:
-        """Write; `on_stored()` once the write can no longer be lost (its changelog record
-        delivered), never if it failed."""
-        ...
+    def set(self, partition: int, key: bytes, value: bytes, on_stored: OnStored = None) -> None: ...
 
     def write_pending(self, at_least: int = 0) -> None:
         """Write the held writes to the local store, if there are at least `at_least`."""
@@ -79,13 +73,7 @@ class TableStore:
         value = self._table.data._db_for_partition(partition).get(key)
         return None if value is None else bytes(value)
 
-    def set(
-        self,
-        partition: int,
-        key: bytes,
-        value: bytes,
-        on_stored: Callable[[], None] | None = None,
-    ) -> None:
+    def set(self, partition: int, key: bytes, value: bytes, on_stored: OnStored = None) -> None:
         pending = self._pending.get(partition)
         if pending is None:
             pending = self._pending[partition] = {}
@@ -113,9 +101,7 @@ class TableStore:
                 batch.put(key, value)
             data._db_for_partition(partition).write(batch)
 
-    def _record_delivery(
-        self, error: Any, message: Any, on_stored: Callable[[], None] | None = None
-    ) -> None:
+    def _record_delivery(self, error: Any, message: Any, on_stored: OnStored = None) -> None:
         if error is not None:
             self._changelog.failed(error)
             return
@@ -143,13 +129,7 @@ class DictStore:
     def get(self, partition: int, key: bytes) -> bytes | None:
         return self.data.get((partition, key))
 
-    def set(
-        self,
-        partition: int,
-        key: bytes,
-        value: bytes,
-        on_stored: Callable[[], None] | None = None,
-    ) -> None:
+    def set(self, partition: int, key: bytes, value: bytes, on_stored: OnStored = None) -> None:
         self.data[(partition, key)] = value
         if on_stored is not None:
             on_stored()  # nothing to wait for in memory

@@ -4,7 +4,6 @@ merchant features summed over every partition's partial, and what each decision 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 from models.features import (
     FEATURE_NAMES,
@@ -19,7 +18,7 @@ from stream.decision_path.deciding import read_decision_record
 from stream.decision_path.merchant_view import MerchantView
 from stream.decision_path.metrics import StreamMetrics
 from stream.decision_path.stage import DecisionStage
-from stream.engine.state_stores import DictStore
+from stream.engine.state_stores import DictStore, OnStored
 from stream.settings import Settings
 from tests.support.stage_doubles import CollectedOutput, in_memory_stage
 from tests.support.stream_setup import simulated_events
@@ -35,13 +34,7 @@ class RecordingStore(DictStore):
         super().__init__()
         self.changelog: list[tuple[int, bytes, bytes]] = []
 
-    def set(
-        self,
-        partition: int,
-        key: bytes,
-        value: bytes,
-        on_stored: Callable[[], None] | None = None,
-    ) -> None:
+    def set(self, partition: int, key: bytes, value: bytes, on_stored: OnStored = None) -> None:
         super().set(partition, key, value, on_stored)
         self.changelog.append((partition, key, value))
 

@@ -10,7 +10,7 @@ import pytest
 
 from schemas import Decision
 from stream.decision_path.output import OutputError
-from stream.engine.state_stores import DictStore
+from stream.engine.state_stores import DictStore, OnStored
 from tests.support.stage_doubles import SETTINGS, CollectedOutput, InMemoryStage, in_memory_stage
 from tests.support.stream_setup import simulated_events
 
@@ -22,13 +22,7 @@ class SlowChangelogStore(DictStore):
         super().__init__()
         self.unconfirmed: list[Callable[[], None]] = []
 
-    def set(
-        self,
-        partition: int,
-        key: bytes,
-        value: bytes,
-        on_stored: Callable[[], None] | None = None,
-    ) -> None:
+    def set(self, partition: int, key: bytes, value: bytes, on_stored: OnStored = None) -> None:
         super().set(partition, key, value)
         if on_stored is not None:
             self.unconfirmed.append(on_stored)
