@@ -39,6 +39,9 @@ class WorkerProcess:
         self.old_exited_at = 0.0  # wall clock when that old process had exited
         self._process: subprocess.Popen[bytes] | None = None
         self.kills = 0
+        # Run from this source tree: `python -m` puts the working directory first on sys.path,
+        # ahead of PYTHONPATH, so a tree is chosen by the directory the worker starts in.
+        self.source_dir: Path | None = None
 
     @property
     def alive(self) -> bool:
@@ -78,6 +81,7 @@ class WorkerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self.env,
+                cwd=self.source_dir,
                 start_new_session=True,
             )
 
