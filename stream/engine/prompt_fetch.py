@@ -79,9 +79,6 @@ class PromptFetchConsumerThread(AIOKafkaConsumerThread):
         timeout: float | None = None,
         max_records: int | None = None,
     ) -> Any:
-        fetcher = consumer._fetcher
-        if not getattr(fetcher, "_fraudstream_tuned", False):
-            self._tune(fetcher)
         if self.drain_only_active and active_partitions is not None:
             active_partitions = ActivePartitions(active_partitions)
         records = await super()._fetch_records(
@@ -90,8 +87,17 @@ class PromptFetchConsumerThread(AIOKafkaConsumerThread):
         now = time.monotonic()
         if records:
             self._last_records_at = now
-        self._apply(fetcher, now)
+        self._apply(consumer._fetcher, now)
         return records
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        # Tuned as soon as aiokafka creates its fetcher (in the consumer's start), before the
+        # first assignment: each fetched record keeps the prefetch backoff it was created with.
+        # Tuned at the first drain instead (after recovery), the changelog records recovery
+        # had fetched still held the input partitions' first fetch for up to 100 ms in about
+        # half of the warm takeovers (measured here, tests/load/bench_takeover.py).
+        self._tune(self._ensure_consumer()._fetcher)
 
     async def on_partitions_assigned(self, assigned: Any, generation_id: int = 0) -> None:
         now = time.monotonic()
@@ -113,7 +119,6 @@ class PromptFetchConsumerThread(AIOKafkaConsumerThread):
             return has_new_data
 
         fetcher._proc_fetch_request = processed
-        fetcher._fraudstream_tuned = True
 
     def _apply(self, fetcher: Any, now: float) -> None:
         flowing = now - self._last_records_at < self.quiet_after_s or now < self._prompt_until

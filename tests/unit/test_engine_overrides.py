@@ -377,6 +377,25 @@ def test_fetches_wait_briefly_while_records_flow_and_long_when_idle() -> None:
     assert (fetcher._fetch_max_wait_ms, fetcher._fetcher_timeout) == (100, 0.1)
 
 
+def test_fetcher_is_tuned_when_the_consumer_starts(monkeypatch: Any) -> None:
+    # Records keep the prefetch backoff they were fetched under: tuned only at the first drain,
+    # recovery's records held the first input fetch of a takeover for up to 100 ms.
+    from aiokafka.consumer.fetcher import Fetcher
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    fetcher: Any = Fetcher.__new__(Fetcher)
+    fetcher._prefetch_backoff = 0.1
+
+    async def upstream_start(self: Any) -> None:
+        self._consumer = type("Consumer", (), {"_fetcher": fetcher})()
+
+    monkeypatch.setattr(AIOKafkaConsumerThread, "on_start", upstream_start)
+    thread: Any = PromptFetchConsumerThread.__new__(PromptFetchConsumerThread)
+    asyncio.run(thread.on_start())
+    assert fetcher._prefetch_backoff == 0.0
+    assert "processed" in fetcher._proc_fetch_request.__qualname__  # the flow watch is in
+
+
 def test_fetches_wait_briefly_while_an_assignment_recovers(monkeypatch: Any) -> None:
     # Recovery's end-offset requests share the fetch's connection: an idle long-poll
     # would hold each of them (stream.engine.prompt_fetch).
@@ -481,7 +500,6 @@ def test_no_record_is_taken_from_aiokafka_while_no_partition_is_active() -> None
         flow_active = True
 
     thread: Any = PromptFetchConsumerThread.__new__(PromptFetchConsumerThread)
-    thread._tune = lambda fetcher: None
     thread.drain_only_active = True  # what install_consumer sets unless asked for no fixes
     thread.consumer = FaustConsumer()
     fetcher._subscriptions.fetch_context = contextlib.nullcontext
@@ -504,7 +522,6 @@ def test_unfixed_consumer_thread_keeps_the_upstream_reading() -> None:
 
     fetcher = _fetcher_holding(TopicPartition("input", 0))
     thread: Any = PromptFetchConsumerThread.__new__(PromptFetchConsumerThread)
-    thread._tune = lambda fetcher: None
     thread.drain_only_active = False
 
     class Client:
