@@ -23,7 +23,7 @@ from stream.engine.positioning import Positioning
 from stream.engine.prompt_fetch import PromptFetch, PromptFetchConsumerThread
 from stream.engine.prompt_restart import PromptStopWorker, PromptTableStart
 from stream.engine.sensors import SensorsWithoutMonitor
-from stream.engine.state_stores import TableStore
+from stream.engine.state_stores import TableStore, close_local_stores
 from stream.settings import Settings
 
 
@@ -537,7 +537,7 @@ def test_unfixed_consumer_thread_keeps_the_upstream_reading() -> None:
     assert list(taken) == [("input", 0)]  # upstream: an empty set means every partition
 
 
-def test_table_stores_close_on_stop_and_revoke_without_a_full_collection(
+def test_table_stores_close_on_revoke_and_after_the_final_commit_without_a_collection(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from faust.types import TP
@@ -566,6 +566,17 @@ def test_table_stores_close_on_stop_and_revoke_without_a_full_collection(
     store.revoke_partitions(table, {TP(changelog, 1), TP("another-topic", 2)})
     assert not locked(1) and locked(2)  # closed at once, not when a collection gets to it
     asyncio.run(store.stop())
+    # Still open for the final commit's offsets (reopening each cost a handover ~6-10 ms).
+    assert locked(2) and locked(3)
+    opened: list[int] = []
+    open_for_partition = store._open_for_partition
+    monkeypatch.setattr(
+        store, "_open_for_partition", lambda p: opened.append(p) or open_for_partition(p)
+    )
+    store.set_persisted_offset(TP(changelog, 2), 41)
+    assert opened == []
+    close_local_stores(app)  # after that commit, before the data-dir lock goes
     assert not locked(2) and not locked(3)
     assert collections == []  # Faust's store ran a full collection on each
     assert bytes(store._db_for_partition(2).get(b"k")) == b"v"  # reopens as before
+    assert store.persisted_offset(TP(changelog, 2)) == 41
