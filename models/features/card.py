@@ -6,10 +6,11 @@ found by bisection. Replays are idempotent: a transaction already in the state i
 by its id digest and leaves the state unchanged, and since features only look at strictly
 earlier event times, it gets the features it had the first time.
 
-The state also keeps the decisions of the card's last few transactions, as opaque records the
-stream writes (`with_decision`): a replayed transaction is answered with the decision it got
-the first time instead of being decided again on a merchant view and a clock that have moved
-on. Offline recomputation never fills them, and state equality ignores them.
+The state also keeps the decisions of the card's transactions that a restart could still
+replay, as opaque records the stream writes (`with_decision`): a replayed transaction is
+answered with the decision it got the first time instead of being decided again on a merchant
+view, a clock and a latency budget that have moved on. Offline recomputation never fills them,
+and state equality ignores them.
 """
 
 from __future__ import annotations
@@ -29,9 +30,13 @@ CARD_HORIZON_MS = 30 * DAY_MS
 MAX_CARD_ENTRIES = 256  # a card-testing burst must not grow one state record without bound
 SMALL_CENTS = 500  # card-testing probes are typically under 5.00
 
-# A replay comes from the uncommitted tail of a partition: seconds of traffic, in which one
-# card rarely has more than a few transactions; kept per card, bounded in bytes.
-MAX_KEPT_DECISIONS = 8
+# A replay comes from the uncommitted tail of a partition: a decision is kept while its
+# transaction's input offset is at or above the partition's committed offset (seconds of
+# traffic normally; a minute or more when restarts come faster than commits, as in a kill
+# campaign whose replays reached past the last 8 decisions of busy cards and were decided
+# again, some as budget fallbacks). This bounds one state record in bytes (a decision record
+# is ~0.6 kB) where a card-testing burst meets commits that cannot advance.
+MAX_KEPT_DECISIONS = 64
 
 _HEADER = struct.Struct("<BH")
 _DECISION_HEADER = struct.Struct("<QH")  # txid digest, payload length
@@ -61,7 +66,7 @@ class CardState:
     amount_cents: array[int]  # 'q'
     origin_offsets: array[int]  # 'q': source offset that first applied the entry
     countries: bytes  # 2 ASCII bytes per entry
-    # (txid digest, payload length, payload) records, oldest first, at most MAX_KEPT_DECISIONS
+    # (txid digest, payload length, payload) records, at most MAX_KEPT_DECISIONS
     decisions: bytes = field(default=b"", compare=False)
 
     @classmethod
@@ -76,13 +81,26 @@ class CardState:
                 return payload
         return None
 
-    def with_decision(self, txid_hash: int, payload: bytes) -> CardState:
-        """A copy with this transaction's decision recorded, the oldest dropped past the cap."""
+    def with_decision(
+        self, txid_hash: int, payload: bytes, replayable_from: int | None = None
+    ) -> CardState:
+        """A copy with this transaction's decision recorded. The others are kept while their
+        transactions may be replayed: input offset at or above `replayable_from` (the
+        partition's committed offset; all when it is not known), and in the state's window;
+        past MAX_KEPT_DECISIONS the lowest offsets go first."""
+        kept = []
+        for txid, record in _decision_records(self.decisions):
+            if txid == txid_hash:
+                continue
+            offset = self._origin_offset(txid)
+            if offset is None or (replayable_from is not None and offset < replayable_from):
+                continue
+            kept.append((offset, txid, record))
+        kept.sort(key=lambda entry: entry[0])
         records = [
-            _DECISION_HEADER.pack(txid, len(kept)) + kept
-            for txid, kept in _decision_records(self.decisions)
-            if txid != txid_hash
-        ][-(MAX_KEPT_DECISIONS - 1) :]
+            _DECISION_HEADER.pack(txid, len(record)) + record
+            for _, txid, record in kept[-(MAX_KEPT_DECISIONS - 1) :]
+        ]
         records.append(_DECISION_HEADER.pack(txid_hash, len(payload)) + payload)
         return CardState(
             self.txids,
@@ -92,6 +110,12 @@ class CardState:
             self.countries,
             b"".join(records),
         )
+
+    def _origin_offset(self, txid_hash: int) -> int | None:
+        try:
+            return self.origin_offsets[self.txids.index(txid_hash)]
+        except ValueError:  # out of the window: it cannot be replayed into this state
+            return None
 
     def __len__(self) -> int:
         return len(self.txids)

@@ -18,7 +18,7 @@ change (recovery rewrites the tables).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from models.features import (
@@ -59,8 +59,12 @@ class Enricher:
         partials: PartitionedState,
         view: MerchantView,
         cache_entries: int = 200_000,
+        committed_offset: Callable[[int], int | None] = lambda partition: None,
     ) -> None:
         self._cards = cards
+        # The input partition's committed offset: decisions of transactions below it can no
+        # longer be replayed, so card states stop carrying them (CardState.with_decision).
+        self._committed_offset = committed_offset
         self._partials = partials
         self._view = view
         self._cache_entries = cache_entries
@@ -143,13 +147,17 @@ class Enricher:
         last call (once per card). Returns how many states were written; `on_stored()` is
         called once per state stored (see stream/decision_path/state_first.py)."""
         unwritten = self._unwritten
+        committed: dict[int, int | None] = {}
         for partition, card_key, txid_hash, record in decided:
             if record is None:
                 continue
             slot = (partition, card_key)
             state = unwritten.get(slot)
             if state is not None:
-                unwritten[slot] = state = state.with_decision(txid_hash, record)
+                if partition not in committed:
+                    committed[partition] = self._committed_offset(partition)
+                state = state.with_decision(txid_hash, record, committed[partition])
+                unwritten[slot] = state
                 self._card_cache[slot] = state
         self._unwritten = {}
         for (partition, card_key), state in unwritten.items():

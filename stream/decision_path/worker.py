@@ -48,6 +48,7 @@ from stream.deployment.follower import PlanFollower, apply_current_plan
 from stream.engine import engine_matches_pins, engine_versions
 from stream.engine.commit_flush import flush_before_commits
 from stream.engine.introspection import (
+    committed_offset,
     consumer_state,
     fetcher_crash,
     read_progress,
@@ -164,7 +165,9 @@ def build_worker(settings: Settings) -> Worker:
     applier = plan_applier(settings, decider, metrics)
     apply_current_plan(settings, applier)
     follower = PlanFollower(settings, applier)
-    enricher = Enricher(cards, partials, view)
+    enricher = Enricher(
+        cards, partials, view, committed_offset=committed_offset(app, settings.topics.transactions)
+    )
     overlay = Overlay()
     online_key = decision_key(settings)
     if online_key is None:

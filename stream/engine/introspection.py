@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -122,3 +123,16 @@ def unprocessed_partitions(app: Any, topic: str) -> int:
 def active_partitions(app: Any, topic: str) -> set[int]:
     """Partitions of `topic` this worker processes now."""
     return {tp.partition for tp in app.consumer.assignment() if tp.topic == topic}
+
+
+def committed_offset(app: Any, topic: str) -> Callable[[int], int | None]:
+    """partition → the offset this worker's consumer last committed or was positioned at for
+    it (the next to read after a restart), None if not known: inputs below it are not read
+    again."""
+    from faust.types import TP
+
+    def of(partition: int) -> int | None:
+        offset = app.consumer._committed_offset.get(TP(topic, partition))
+        return offset if isinstance(offset, int) and offset >= 0 else None
+
+    return of

@@ -3,6 +3,7 @@ exercise validate → enrich → decide without Kafka."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from models.decision import FallbackMode
@@ -52,12 +53,15 @@ def in_memory_stage(
     worker_id: str = "test-worker",
     overlay: Overlay | None = None,
     decision_key: bytes | None = None,
+    committed_offset: Callable[[int], int | None] = lambda partition: None,
 ) -> InMemoryStage:
     output, metrics, view = CollectedOutput(), StreamMetrics(), MerchantView(4)
     stage = DecisionStage(
         SETTINGS,
         input_decoder(SETTINGS, worker_id),
-        Enricher(cards or DictStore(), partials or DictStore(), view),
+        Enricher(
+            cards or DictStore(), partials or DictStore(), view, committed_offset=committed_offset
+        ),
         BatchDecider(deciding, FallbackMode.RULES_ONLY, budget_ms, SETTINGS.topics.transactions),
         output,  # type: ignore[arg-type]
         metrics,

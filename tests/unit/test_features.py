@@ -218,18 +218,37 @@ def test_replayer_matrix_has_one_row_per_event_in_feature_order() -> None:
     assert replayer.step(events[0], 0)[FEATURE_NAMES.index("amount")] == 20.0
 
 
-def test_card_state_keeps_the_last_decisions_through_encoding_and_ignores_them_in_equality() -> (
-    None
-):
+def _decided(events: list[TxFacts], committed: int | None) -> CardState:
+    """The card state after each event was applied (at offset 100 + i) and then decided."""
     state = CardState.empty()
-    for txid in range(1, 12):
-        state = state.with_decision(txid, f"decision-{txid}".encode())
-    decoded = CardState.decode(state.encode())
-    kept = [txid for txid in range(1, 12) if decoded.decision_for(txid) is not None]
-    assert kept == list(range(12 - MAX_KEPT_DECISIONS, 12))  # the most recent ones
-    assert decoded.decision_for(11) == b"decision-11"
-    assert decoded.with_decision(11, b"again").decision_for(11) == b"again"
-    assert decoded == CardState.empty()  # what recomputation compares: the entries only
+    for offset, facts in enumerate(events, start=100):
+        state = card_step(state, facts, offset).state
+        state = state.with_decision(facts.txid_hash, f"decision-{offset}".encode(), committed)
+    return state
+
+
+def test_card_state_keeps_the_decisions_a_restart_could_replay() -> None:
+    events = [tx(i, T0 + i * 1_000) for i in range(20)]  # offsets 100-119
+    # Nothing committed yet: every decision is kept (a stuck commit, restarts in a row).
+    state = CardState.decode(_decided(events, committed=None).encode())
+    assert all(state.decision_for(e.txid_hash) is not None for e in events)
+    # Committed up to offset 112: decisions below it can no longer be replayed.
+    state = _decided(events, committed=112)
+    kept = [i for i, e in enumerate(events) if state.decision_for(e.txid_hash) is not None]
+    assert kept == list(range(12, 20))
+    assert state.decision_for(events[15].txid_hash) == b"decision-115"
+    assert state == _decided(events, committed=None)  # recomputation compares entries only
+
+
+def test_card_state_caps_the_decisions_kept_dropping_the_lowest_offsets() -> None:
+    events = [tx(i, T0 + i * 1_000) for i in range(MAX_KEPT_DECISIONS + 6)]
+    state = _decided(events, committed=None)
+    kept = [i for i, e in enumerate(events) if state.decision_for(e.txid_hash) is not None]
+    assert kept == list(range(6, MAX_KEPT_DECISIONS + 6))
+    # A replay recorded again replaces its own record and keeps the others.
+    again = state.with_decision(events[-1].txid_hash, b"again", None)
+    assert again.decision_for(events[-1].txid_hash) == b"again"
+    assert again.decision_for(events[6].txid_hash) == b"decision-106"
 
 
 def test_card_state_of_the_first_format_still_decodes() -> None:

@@ -4,6 +4,7 @@ even when deciding it again would give another answer (here: past the latency bu
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,65 @@ def test_after_a_rollback_the_canarys_replays_are_decided_again(champion: Champi
     # The champion still decides: its first answers stand, without a model call.
     assert _what_was_decided(kept) == _what_was_decided([first[d.decision_id] for d in kept])
     assert all(d.timings.scoring_us == 0 for d in kept)
+
+
+def _one_card(count: int) -> list[tuple[bytes, bytes]]:
+    """`count` transactions of one card, a minute apart."""
+    import orjson
+
+    key, value = simulated_events(seed=5, limit=1)[0]
+    first = orjson.loads(value)
+    events = []
+    for n in range(count):
+        at = time.gmtime(time.time() - 3_600 + 60 * n)
+        tx = {
+            **first,
+            "transaction_id": f"T-one-card-{n}",
+            "event_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", at),
+        }
+        events.append((key, orjson.dumps(tx)))
+    return events
+
+
+def _one_card_decided_then_replayed(
+    champion: Champion, committed_offset: Callable[[int], int | None]
+) -> tuple[list[Decision], list[Decision]]:
+    """20 transactions of one card decided one batch each (offsets 500-519), then replayed
+    from offset 500 by a new worker on the same card states, past the latency budget."""
+    events = _one_card(20)
+    cards = DictStore()
+    built = in_memory_stage(champion, cards, budget_ms=60_000, committed_offset=committed_offset)
+    arrival_ms = int(time.time() * 1000)
+    for offset, (key, value) in enumerate(events):
+        built.stage.take(value, key, 1, 500 + offset, arrival_ms)
+        built.stage.flush()  # one batch per event: each writes the card's state
+    first = [Decision.model_validate_json(v) for v in built.output.on(SETTINGS.topics.decisions)]
+    assert len(first) == 20 and all(d.score is not None for d in first)
+
+    time.sleep(2 * BUDGET_MS / 1000)  # late now: deciding again would fall back
+    restarted, replay_output = _stage(champion, cards)
+    for offset, (key, value) in enumerate(events):
+        restarted.take(value, key, 1, 500 + offset, arrival_ms)
+    restarted.flush()
+    replayed = [
+        Decision.model_validate_json(v) for v in replay_output.on(SETTINGS.topics.decisions)
+    ]
+    return first, replayed
+
+
+def test_a_replay_from_far_behind_the_last_commit_gets_its_first_decisions(
+    champion: Champion,
+) -> None:
+    # Restarts faster than commits (a kill campaign, a broker outage) make a replay reach
+    # back further than a card's last few transactions: every decision from the committed
+    # offset on must still be in the card state (kept until its input offset is committed).
+    first, replayed = _one_card_decided_then_replayed(champion, lambda partition: None)
+    assert _what_was_decided(replayed) == _what_was_decided(first)
+
+
+def test_decisions_below_the_committed_offset_are_not_kept(champion: Champion) -> None:
+    # Inputs below the committed offset are not read again: their decisions leave the state
+    # (what bounds it in normal running), and the rest are still answered as the first time.
+    first, replayed = _one_card_decided_then_replayed(champion, lambda partition: 510)
+    assert _what_was_decided(replayed[10:]) == _what_was_decided(first[10:])
+    assert {d.fallback_reason for d in replayed[:10]} == {"latency_budget_exceeded"}
