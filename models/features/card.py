@@ -34,8 +34,8 @@ SMALL_CENTS = 500  # card-testing probes are typically under 5.00
 # transaction's input offset is at or above the partition's committed offset (seconds of
 # traffic normally; a minute or more when restarts come faster than commits, as in a kill
 # campaign whose replays reached past the last 8 decisions of busy cards and were decided
-# again, some as budget fallbacks). This bounds one state record in bytes (a decision record
-# is ~0.6 kB) where a card-testing burst meets commits that cannot advance.
+# again, some as budget fallbacks). The cap bounds one state record (~60 bytes a decision)
+# where a card-testing burst meets commits that cannot advance.
 MAX_KEPT_DECISIONS = 64
 
 _HEADER = struct.Struct("<BH")
