@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from confluent_kafka import KafkaError
@@ -55,18 +55,18 @@ class RequestPublisher:
         value: bytes,
         partition: int,
         headers: Sequence[tuple[str, bytes]],
-        delivered: asyncio.Future[str | None],
+        settle: Callable[[str | None], None],
     ) -> None:
-        """Queue the record on the card's partition; `delivered` gets None once the broker
-        acknowledged it, or why it was not written."""
+        """Queue the record on the card's partition; `settle` gets None (on the event loop's
+        thread) once the broker acknowledged it, or why it was not written. Called once."""
 
         loop = asyncio.get_running_loop()
 
         def on_delivery(error: KafkaError | None, _message: Any) -> None:
-            # On the reporting thread: the future belongs to the loop.
+            # On the reporting thread: what waits belongs to the loop.
             why = None if error is None else f"the transaction was not published: {error}"
             with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
-                loop.call_soon_threadsafe(_settle, delivered, why)
+                loop.call_soon_threadsafe(settle, why)
 
         try:
             self._producer.produce(
@@ -78,7 +78,7 @@ class RequestPublisher:
                 on_delivery=on_delivery,
             )
         except BufferError as exc:
-            delivered.set_result(f"the request producer's queue is full: {exc}")
+            settle(f"the request producer's queue is full: {exc}")
             return
         if self._reporter is None:
             self._reporter = threading.Thread(
@@ -96,8 +96,3 @@ class RequestPublisher:
             self._reporter.join(POLL_TIMEOUT_S * 5)
         left: int = self._producer.flush(timeout_s)
         return left
-
-
-def _settle(delivered: asyncio.Future[str | None], why: str | None) -> None:
-    if not delivered.done():
-        delivered.set_result(why)

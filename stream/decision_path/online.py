@@ -83,16 +83,14 @@ class OnlineDecider:
             loop.call_soon(self._decide_queued)
         self._queued.append((requests, decided))
         waits = await decided
-        deadline = asyncio.get_running_loop().time() + self._timeout_s
+        deadline = loop.time() + self._timeout_s
         answers = []
         for wait in waits:
             if isinstance(wait, Answer):
                 answers.append(wait)
                 continue
-            left = max(deadline - asyncio.get_running_loop().time(), 0.0)
-            try:
-                failure = await asyncio.wait_for(asyncio.shield(wait.delivered), left)
-            except TimeoutError:
+            failure = await _acknowledged(wait, deadline)
+            if failure is TIMED_OUT:
                 answers.append(
                     Answer(
                         None,
@@ -100,8 +98,7 @@ class OnlineDecider:
                         f"{self._timeout_s:g} s: retry it for the same decision",
                     )
                 )
-                continue
-            if failure is None:
+            elif failure is None:
                 answers.append(Answer(wait.decision))
             else:
                 answers.append(Answer(None, failure))
@@ -192,12 +189,36 @@ class OnlineDecider:
             # comes after the request gave up waiting.
             entry.delivered.add_done_callback(functools.partial(_forget_if_failed, overlay, entry))
             self._publisher.publish(
-                entry.card_key, request.raw, request.partition, headers, entry.delivered
+                entry.card_key, request.raw, request.partition, headers, entry.settle
             )
             waits[index] = entry
         # Every slot is filled above: a request is answered by its own slot, never a neighbour's.
         assert None not in waits
         return cast(list[Entry | Answer], waits)
+
+
+TIMED_OUT = "\0timed out"  # never a delivery failure's text (those name the error)
+
+
+async def _acknowledged(entry: Entry, deadline: float) -> str | None:
+    """The broker's answer for the entry's record (None: acknowledged), or TIMED_OUT at
+    `deadline`. Woken by `Entry.settle` directly; the request's own future, so a request that
+    goes away cancels nothing the overlay or other requests rely on."""
+    if entry.delivered.done():
+        return entry.delivered.result()
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[str | None] = loop.create_future()
+    entry.waiters.append(waiter)
+    timer = loop.call_later(max(deadline - loop.time(), 0.0), _time_out, waiter)
+    try:
+        return await waiter
+    finally:
+        timer.cancel()
+
+
+def _time_out(waiter: asyncio.Future[str | None]) -> None:
+    if not waiter.done():
+        waiter.set_result(TIMED_OUT)
 
 
 def _forget_if_failed(

