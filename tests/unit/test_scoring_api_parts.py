@@ -50,13 +50,16 @@ def champion(tmp_path_factory: pytest.TempPathFactory) -> Champion:
 
 
 class FakePublisher:
-    """Stands for the request producer: records what was published, acknowledges at once."""
+    """Stands for the request producer: records what was published, acknowledges at once
+    (or, `late`, only when the test calls the kept `settles`, as a slow broker would)."""
 
     topic = TOPIC
 
-    def __init__(self, fail: str | None = None) -> None:
+    def __init__(self, fail: str | None = None, late: bool = False) -> None:
         self.published: list[tuple[bytes, bytes, int, list[tuple[str, bytes]]]] = []
+        self.settles: list[Callable[[str | None], None]] = []
         self._fail = fail
+        self._late = late
 
     def publish(
         self,
@@ -67,7 +70,10 @@ class FakePublisher:
         settle: Callable[[str | None], None],
     ) -> None:
         self.published.append((key, value, partition, list(headers)))
-        settle(self._fail)
+        if self._late:
+            self.settles.append(settle)
+        else:
+            settle(self._fail)
 
 
 def _online(
@@ -294,31 +300,12 @@ def test_a_retry_gets_the_same_decision_and_is_published_once(champion: Champion
     assert len(publisher.published) == 1
 
 
-class LatePublisher(FakePublisher):
-    """Acknowledges only when the test says so, as a slow broker would."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.settles: list[Callable[[str | None], None]] = []
-
-    def publish(
-        self,
-        key: bytes,
-        value: bytes,
-        partition: int,
-        headers: Sequence[tuple[str, bytes]],
-        settle: Callable[[str | None], None],
-    ) -> None:
-        self.published.append((key, value, partition, list(headers)))
-        self.settles.append(settle)
-
-
 def test_a_request_and_its_retry_both_wait_for_the_late_acknowledgement(
     champion: Champion,
 ) -> None:
     events = _same_card(1)
     built = in_memory_stage(champion)
-    publisher = LatePublisher()
+    publisher = FakePublisher(late=True)
     online = _online(built, Overlay(), publisher)
 
     async def retried_while_in_flight() -> tuple[list[bytes | None], bool]:
@@ -341,7 +328,7 @@ def test_a_record_never_acknowledged_answers_unavailable_at_the_timeout(
     champion: Champion,
 ) -> None:
     built = in_memory_stage(champion)
-    overlay, publisher = Overlay(), LatePublisher()
+    overlay, publisher = Overlay(), FakePublisher(late=True)
     online = OnlineDecider(
         built.stage.enricher,
         built.stage.decider,
