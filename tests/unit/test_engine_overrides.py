@@ -580,3 +580,36 @@ def test_table_stores_close_on_revoke_and_after_the_final_commit_without_a_colle
     assert collections == []  # Faust's store ran a full collection on each
     assert bytes(store._db_for_partition(2).get(b"k")) == b"v"  # reopens as before
     assert store.persisted_offset(TP(changelog, 2)) == 41
+
+
+def test_table_stores_open_with_one_file_thread_and_read_what_faust_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from faust.stores.rocksdb import RocksDBOptions
+
+    from stream.engine.prompt_restart import QuickOpenOptions
+
+    app: Any = create_app(Settings(data_dir=tmp_path))
+    table = app.Table("cards", partitions=4, key_type=bytes, value_type=bytes)
+    store = table.data
+    options = store.rocksdb_options
+    assert isinstance(options, QuickOpenOptions)
+    # Faust's sizes carried over (write buffers, cache, bloom filter...).
+    assert vars(options) == vars(RocksDBOptions(use_rocksdict=True))
+    # A store written with Faust's own opening reads back the same through the quick one.
+    path = store.partition_path(2)
+    written = RocksDBOptions(use_rocksdict=True).open(path)
+    written.put(b"card", b"state")
+    written.close()
+    settings: list[str] = []
+    for name in ("set_max_file_opening_threads", "set_skip_stats_update_on_db_open"):
+        monkeypatch.setattr(
+            f"rocksdict.Options.{name}",
+            lambda self, value, name=name: settings.append(f"{name}={value}"),
+            raising=False,
+        )
+    assert bytes(store._db_for_partition(2).get(b"card")) == b"state"
+    assert settings == [
+        "set_max_file_opening_threads=1",
+        "set_skip_stats_update_on_db_open=True",
+    ]
