@@ -131,6 +131,16 @@ class StreamMetrics:
             ["result"],
             registry=r,
         )
+        # Where an online request's time goes on its owner: waiting for its turn and being
+        # decided ("decided"), then for the broker's acknowledgement of its record
+        # ("acknowledged"). Both are mostly turns of a busy event loop and the broker's answer.
+        self.online_phase_seconds = Histogram(
+            "fraud_online_request_phase_seconds",
+            "Seconds of each phase of POST /v1/score on the card's owner",
+            ["phase"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.rejected_decision_seals = Counter(
             "fraud_rejected_online_decision_seals",
             "Inputs claiming an online decision whose seal did not verify (decided normally)",

@@ -70,12 +70,14 @@ class OnlineDecider:
         self._timeout_s = timeout_s
         self._metrics = metrics
         self._results = metrics.online_decisions
+        self._phases = metrics.online_phase_seconds
         self._queued: list[tuple[list[Request], asyncio.Future[list[Entry | Answer]]]] = []
 
     async def decide(self, requests: list[Request]) -> list[Answer]:
         if self._key is None:
             return [Answer(None, NO_KEY, retry=False) for _ in requests]
         loop = asyncio.get_running_loop()
+        started = loop.time()
         decided: asyncio.Future[list[Entry | Answer]] = loop.create_future()
         if not self._queued:
             # Right after the callbacks ready now: the requests that arrived meanwhile (a busy
@@ -83,7 +85,9 @@ class OnlineDecider:
             loop.call_soon(self._decide_queued)
         self._queued.append((requests, decided))
         waits = await decided
-        deadline = loop.time() + self._timeout_s
+        decided_at = loop.time()
+        self._phases.labels("decided").observe(decided_at - started)
+        deadline = decided_at + self._timeout_s
         answers = []
         for wait in waits:
             if isinstance(wait, Answer):
@@ -102,6 +106,7 @@ class OnlineDecider:
                 answers.append(Answer(wait.decision))
             else:
                 answers.append(Answer(None, failure))
+        self._phases.labels("acknowledged").observe(loop.time() - decided_at)
         for answer in answers:
             self._results.labels("decided" if answer.decision else "unavailable").inc()
         return answers

@@ -306,7 +306,8 @@ def test_a_request_and_its_retry_both_wait_for_the_late_acknowledgement(
     events = _same_card(1)
     built = in_memory_stage(champion)
     publisher = FakePublisher(late=True)
-    online = _online(built, Overlay(), publisher)
+    metrics = StreamMetrics()
+    online = _online(built, Overlay(), publisher, metrics)
 
     async def retried_while_in_flight() -> tuple[list[bytes | None], bool]:
         first = asyncio.ensure_future(online.decide(_requests(events)))
@@ -322,6 +323,17 @@ def test_a_request_and_its_retry_both_wait_for_the_late_acknowledgement(
     assert not answered_early  # nobody is answered before the broker acknowledged
     assert first is not None and first == retry
     assert len(publisher.published) == 1
+
+    def phase(name: str, stat: str) -> float:
+        value = metrics.registry.get_sample_value(
+            f"fraud_online_request_phase_seconds_{stat}", {"phase": name}
+        )
+        assert value is not None
+        return value
+
+    assert phase("decided", "count") == phase("acknowledged", "count") == 2
+    # The first request waited both 10 ms sleeps for its acknowledgement, the retry one.
+    assert phase("acknowledged", "sum") >= 0.03
 
 
 def test_a_record_never_acknowledged_answers_unavailable_at_the_timeout(
