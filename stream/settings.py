@@ -237,6 +237,14 @@ class Settings(BaseSettings):
         description="While records flow, the longest a fetch of the input waits; a partition "
         "left out of a fetch (its records still being handed over) can wait this long",
     )
+    fetch_flow_min_bytes: int = Field(
+        default=1,
+        ge=1,
+        le=1_048_576,
+        description="While records flow, the bytes a fetch of the input waits for (at most "
+        "fetch_flow_wait_ms): 1 answers at the first record; a few KB gathers records into "
+        "fewer requests, less CPU in the worker and the broker for up to that wait of latency",
+    )
     static_membership: bool = Field(
         default=True,
         description="Join the consumer group as a static member (KIP-345): a worker back within "

@@ -66,5 +66,6 @@ def create_app(settings: Settings) -> faust.App:
         gapless_topics={settings.topics.transactions},
         fixes=settings.ordered_recovery,
         fetch_flow_wait_ms=settings.fetch_flow_wait_ms,
+        fetch_flow_min_bytes=settings.fetch_flow_min_bytes,
     )
     return app

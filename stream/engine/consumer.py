@@ -17,6 +17,7 @@ def install_consumer(
     gapless_topics: set[str],
     fixes: bool = True,
     fetch_flow_wait_ms: int = 5,
+    fetch_flow_min_bytes: int = 1,
 ) -> None:
     """Make `app` build its consumer from the overrides (before the consumer is first created).
 
@@ -27,6 +28,7 @@ def install_consumer(
     """
     PromptFetchConsumerThread.fetch_max_wait_ms = fetch_max_wait_ms
     PromptFetchConsumerThread.fetch_flow_wait_ms = fetch_flow_wait_ms
+    PromptFetchConsumerThread.fetch_flow_min_bytes = fetch_flow_min_bytes
     PromptFetchConsumerThread.drain_only_active = fixes
     app.transport.Consumer = type(
         "EngineConsumer",

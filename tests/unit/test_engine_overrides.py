@@ -377,6 +377,30 @@ def test_fetches_wait_briefly_while_records_flow_and_long_when_idle() -> None:
     assert (fetcher._fetch_max_wait_ms, fetcher._fetcher_timeout) == (100, 0.1)
 
 
+def test_a_minimum_of_bytes_applies_only_while_records_flow_outside_recovery() -> None:
+    thread: Any = PromptFetchConsumerThread.__new__(PromptFetchConsumerThread)
+    thread.fetch_flow_min_bytes = 4096
+    fetcher: Any = type("Fetcher", (), {"_fetch_min_bytes": 1})()
+    thread._prompt_until = 5.0  # an assignment's recovery window
+    thread._last_records_at = 4.5
+    thread._apply(fetcher, 4.6)  # flowing, but recovering: recovery's reads answer at once
+    assert (fetcher._fetch_max_wait_ms, fetcher._fetch_min_bytes) == (5, 1)
+    thread._apply(fetcher, 5.1)  # flowing, recovered: gather records per fetch
+    assert (fetcher._fetch_max_wait_ms, fetcher._fetch_min_bytes) == (5, 4096)
+    thread._apply(fetcher, 7.0)  # quiet: the first record after it must not wait for more
+    assert (fetcher._fetch_max_wait_ms, fetcher._fetch_min_bytes) == (100, 1)
+    thread._last_records_at = 7.2
+    thread._apply(fetcher, 7.3)
+    assert fetcher._fetch_min_bytes == 4096
+
+
+def test_the_flowing_minimum_of_bytes_is_a_setting(tmp_path: Path) -> None:
+    create_app(Settings(data_dir=tmp_path, fetch_flow_min_bytes=2048))
+    assert PromptFetchConsumerThread.fetch_flow_min_bytes == 2048
+    create_app(Settings(data_dir=tmp_path))
+    assert PromptFetchConsumerThread.fetch_flow_min_bytes == 1  # answers at the first record
+
+
 def test_fetcher_is_tuned_when_the_consumer_starts(monkeypatch: Any) -> None:
     # Records keep the prefetch backoff they were fetched under: tuned only at the first drain,
     # recovery's records held the first input fetch of a takeover for up to 100 ms.
