@@ -37,9 +37,10 @@ What made records wait, and what costs CPU:
   after each assignment, or while records flow, the short long-poll applies.
 Gathering records per fetch (a minimum of bytes while records flow, `fetch_flow_min_bytes`) is
 off by default (1 byte: a fetch answers at the first record). At 1,000/s it once saved no CPU
-(710 against 696 µs per event) and tripled p50 (41 against 22 ms); at 500/s, 4 KB cut the
-worker's CPU per event by a quarter and the broker's by 15 % (docs/performance.md): on these
-machines each request and wake-up costs more than the records it carries. It never applies
+(710 against 696 µs per event) and tripled p50 (41 against 22 ms); at 250/s, 4 KB cut the
+worker's CPU per event by about a quarter and the broker's by ~12 %, at 500/s by ~12 % and ~6 %,
+for ~2 ms of median latency (docs/performance.md): on these machines each request and wake-up
+costs more than the records it carries. It never applies
 while idle (the first record after a quiet spell would wait the idle long-poll) nor in the
 recovery window (recovery's requests would wait for bytes the changelogs' tails do not have).
 Delete when: faust-streaming pauses changelog partitions in aiokafka and takes fetch settings.
