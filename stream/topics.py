@@ -54,8 +54,9 @@ def topic_plan(settings: Settings) -> dict[str, tuple[int, dict[str, str]]]:
     }
 
 
-def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
-    """Create missing topics; refuse a state-bearing topic with another partition count."""
+def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> frozenset[str]:
+    """Create missing topics; refuse a state-bearing topic with another partition count.
+    Returns the names of the topics the cluster has now (those found and those created)."""
     admin = new_admin(settings.kafka_bootstrap, security=settings.kafka)
     plan = topic_plan(settings)
     existing = admin.list_topics(timeout=timeout_s).topics
@@ -88,6 +89,8 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
                 f"topic {name} has {actual} partitions but FRAUD_PARTITIONS={settings.partitions}: "
                 "per-card state is partitioned like the input, so the two must agree"
             )
+    found = {name for name, topic in existing.items() if topic.error is None}
+    return frozenset(found) | frozenset(metadata)
 
 
 def changelog_names(settings: Settings) -> list[str]:

@@ -6,6 +6,7 @@ import faust
 from faust.tables.manager import TableManager
 
 from stream.engine.consumer import install_consumer
+from stream.engine.known_topics import install_producer
 from stream.engine.ordered_recovery import OrderedRecoveryTableManager
 from stream.engine.prompt_restart import PromptTableStart, register_prompt_store
 from stream.engine.sensors import drop_monitor
@@ -13,7 +14,9 @@ from stream.kafka_clients import faust_credentials
 from stream.settings import Settings
 
 
-def create_app(settings: Settings) -> faust.App:
+def create_app(settings: Settings, known_topics: frozenset[str] = frozenset()) -> faust.App:
+    """The worker's Faust app with the engine overrides; `known_topics` (the cluster's topics,
+    as the worker's topic setup just listed them) are not declared again at start."""
     data_dir = settings.worker_data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -60,6 +63,7 @@ def create_app(settings: Settings) -> faust.App:
         logging_config=None,
     )
     drop_monitor(app)
+    install_producer(app, known_topics)
     install_consumer(
         app,
         settings.fetch_max_wait_ms,

@@ -112,8 +112,7 @@ def build_worker(settings: Settings) -> Worker:
             "engine versions %s differ from the pinned ones: re-check stream.engine",
             engine_versions(),
         )
-    ensure_topics(settings)
-    app = create_app(settings)
+    app = create_app(settings, known_topics=ensure_topics(settings))
     metrics = StreamMetrics()
     client_id = f"{settings.app_id}-{settings.worker_id}"
     # Decisions, scoring logs and the card states they were recorded in share one producer: the

@@ -13,7 +13,7 @@ import pytest
 
 from schemas import Decision
 from stream.deployment.control_topic import publish_plan
-from stream.topics import ensure_topics
+from stream.topics import ensure_topics, topic_plan
 from tests.support.clients import produce, read_to_end, wait_for_records
 from tests.support.governance import ask, file_registry
 from tests.support.http import get
@@ -54,7 +54,8 @@ def test_a_worker_joining_mid_stream_applies_the_plan_first(
     settings = setup.settings().model_copy(
         update={"var_dir": var, "kafka_bootstrap": kafka_bootstrap}
     )
-    ensure_topics(settings)
+    # What a worker then need not declare again at start (stream.engine.known_topics).
+    assert set(topic_plan(settings)) <= ensure_topics(settings)
     registry = file_registry(var, KEY, lambda plan: publish_plan(settings, plan, KEY))
     ask(registry, var, "alice", "register", "-", package=str(package_a))
     ask(registry, var, "alice", "register", "-", package=str(package_b))

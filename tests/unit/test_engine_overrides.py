@@ -637,3 +637,28 @@ def test_table_stores_open_with_one_file_thread_and_read_what_faust_wrote(
         "set_max_file_opening_threads=1",
         "set_skip_stats_update_on_db_open=True",
     ]
+
+
+def test_topics_the_cluster_has_are_not_declared_again(tmp_path: Path) -> None:
+    from stream.engine.known_topics import SkipKnownTopics
+
+    class Declaring:
+        def __init__(self) -> None:
+            self.declared: list[str] = []
+
+        async def create_topic(self, topic: str, *args: Any, **kwargs: Any) -> None:
+            self.declared.append(topic)
+
+    class Producer(SkipKnownTopics, Declaring):
+        known_topics = frozenset({"app-card-state-changelog"})
+
+    producer = Producer()
+    asyncio.run(producer.create_topic("app-card-state-changelog", 4, 1))
+    asyncio.run(producer.create_topic("app-__assignor-__leader", 1, 1))
+    assert producer.declared == ["app-__assignor-__leader"]  # unknown: declared as before
+
+    app: Any = create_app(Settings(data_dir=tmp_path), known_topics=frozenset({"x"}))
+    assert issubclass(app.transport.Producer, SkipKnownTopics)
+    assert app.transport.Producer.known_topics == {"x"}
+    assert isinstance(app.producer, SkipKnownTopics)
+    assert create_app(Settings(data_dir=tmp_path)).transport.Producer.known_topics == set()
