@@ -20,11 +20,11 @@ backlog for them. Replaces, in faust-streaming 0.15.3 / mode-streaming 0.7.1:
   two tables). Here nothing is collected: a revocation closes its handles at once; on stop
   they stay open for the final commit and `stream.engine.state_stores.close_local_stores`
   closes them.
-- `RocksDBOptions.open` (faust/stores/rocksdb.py ~140-156), for the rocksdict driver: it builds
-  its options twice per store (the first copy unused) and leaves RocksDB's defaults of 16
-  threads to open a store's files and a statistics pass over them at open. A warm handover
-  opens its eight stores on the critical path; one thread each and no statistics pass: 8 opens
-  28-30 ms against 39-41 ms (measured standalone, 8 stores of ~3,000 keys with SST files).
+- `RocksDBOptions.as_options` (faust/stores/rocksdb.py ~158), for the rocksdict driver: it
+  leaves RocksDB's defaults of 16 threads to open a store's files and a statistics pass over
+  them at open. A warm handover opens its eight stores on the critical path; one thread each
+  and no statistics pass: 8 opens 28-31 ms against 39-44 ms (measured standalone, 8 stores of
+  ~3,000 keys with SST files, directly and through Faust's `open`).
 Delete when: upstream drops those sleeps and collections or makes them settings.
 """
 
@@ -38,7 +38,6 @@ from faust.stores import STORES
 from faust.stores.rocksdb import RocksDBOptions
 from faust.stores.rocksdb import Store as RocksDBStore
 from faust.types import TP
-from rocksdict import AccessType, Rdict, ReadOptions
 
 PROMPT_STORE_URL = "fraudstream-rocksdb://"  # Faust's RocksDB store, without the collections
 
@@ -61,19 +60,15 @@ class PromptStopWorker(faust.Worker):
 class QuickOpenOptions(RocksDBOptions):
     """Faust's options for a rocksdict store, opened with less start-up work."""
 
-    def open(self, path: Any, *, read_only: bool = False) -> Any:
-        if not self.use_rocksdict:
-            return super().open(path, read_only=read_only)
-        options = self.as_options()
-        # A store's files are opened once, at assignment: a pool of 16 threads for it costs
-        # more than it saves on these stores' few files.
-        options.set_max_file_opening_threads(1)
-        # The statistics it would refresh only tune compaction: that can wait for a flush.
-        options.set_skip_stats_update_on_db_open(True)
-        access = AccessType.read_write() if self.ttl is None else AccessType.with_ttl(self.ttl)
-        db = Rdict(str(path), options=options, access_type=access)
-        db.set_read_options(ReadOptions())
-        return db
+    def as_options(self) -> Any:
+        options = super().as_options()
+        if self.use_rocksdict:
+            # A store's files are opened once, at assignment: a pool of 16 threads for it
+            # costs more than it saves on these stores' few files.
+            options.set_max_file_opening_threads(1)
+            # The statistics it would refresh only tune compaction: that can wait for a flush.
+            options.set_skip_stats_update_on_db_open(True)
+        return options
 
 
 class PromptRocksDBStore(RocksDBStore):
@@ -82,10 +77,10 @@ class PromptRocksDBStore(RocksDBStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        faust_options = self.rocksdb_options
-        quick = QuickOpenOptions(use_rocksdict=faust_options.use_rocksdict, ttl=faust_options.ttl)
-        quick.__dict__.update(faust_options.__dict__)
-        self.rocksdb_options = quick
+        # Built as Faust builds its own (faust/stores/rocksdb.py ~282), from the same settings.
+        self.rocksdb_options = QuickOpenOptions(
+            **(self.options or {}), use_rocksdict=self.use_rocksdict
+        )
 
     async def stop(self) -> None:
         # Open until the process's last commit, which comes after the tables stop and writes
