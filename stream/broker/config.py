@@ -56,6 +56,10 @@ class BrokerConfig:
     kafka_version: str = DEFAULT_KAFKA_VERSION
     cache_root: Path | None = None
     heap: str = "512m"
+    # False: the JVM's quick (C1) compiler only, the default for brokers that share a small
+    # machine with their clients for minutes (tests, demos, benchmarks); True: the JVM's
+    # default tiered compilation (C1 then C2), as a long-running production broker has.
+    optimising_jit: bool = False
     node_id: int = 1
     overrides: Mapping[str, str] = field(default_factory=dict, hash=False)
     sasl: BrokerSasl | None = None

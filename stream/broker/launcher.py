@@ -137,13 +137,7 @@ class KafkaBroker:
             f"-Xmx{config.heap}",
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
-            # The quick (C1) compiler only. This broker shares a small machine with the
-            # workers it serves; with the optimising (C2) compiler its compiler threads took
-            # ~0.7 of a core for the first ~15 s of traffic and came back at each new traffic
-            # pattern, starving the worker (demo: 1-12 % of decisions past a 50 ms budget in
-            # the first 10 s). C1-only measured here: no such burst, 60 µs of broker CPU per
-            # scored event at full load against 73 with C2 (docs/performance.md).
-            "-XX:TieredStopAtLevel=1",
+            *_jit_flags(config),
             "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true",
             *_logging_flags(config),
@@ -231,6 +225,19 @@ def _logging_flags(config: BrokerConfig) -> list[str]:
         f"-Dlog4j.configuration=file:{config.log4j_path}",
         f"-Dkafka.logs.dir={config.logs_dir}",
     ]
+
+
+def _jit_flags(config: BrokerConfig) -> list[str]:
+    if config.optimising_jit:
+        return []
+    # The quick (C1) compiler only. This broker shares a small machine with the workers it
+    # serves; with the optimising (C2) compiler its compiler threads took ~0.7 of a core for
+    # the first ~15 s of traffic and came back at each new traffic pattern, starving the
+    # worker (demo: 1-12 % of decisions past a 50 ms budget in the first 10 s). C1-only
+    # measured here: no such burst, 60 µs of broker CPU per scored event at full load against
+    # 73 with C2 (docs/performance.md). Once C2 has compiled (a minute or more of traffic),
+    # a lone request costs the broker about half (docs/performance.md): `optimising_jit`.
+    return ["-XX:TieredStopAtLevel=1"]
 
 
 def _format_storage(java: Path, classpath: str, config: BrokerConfig) -> None:

@@ -1,6 +1,7 @@
 """Online scoring API benchmark: POST /v1/score beside the same server's no-op endpoint.
 
     python -m tests.load.bench_api [--runs 3] [--rates 250,500] [--seconds 10]
+                                   [--warmup-seconds 0] [--broker-jit quick|optimising]
 
 One broker, one worker (default latency budget), FRAUD_API_NOOP_ENDPOINT on. Each run, at each
 fixed rate, vegeta (an open-model, constant-rate HTTP load generator: requests leave on
@@ -10,6 +11,12 @@ bodies to /v1/noop, the two back to back in the same run. Prints p50/p95/p99 per
 median of the runs. Needs vegeta on PATH or in .cache/bin:
 `GOBIN=$PWD/.cache/bin go install github.com/tsenart/vegeta/v12@v12.13.0`.
 Run it with nothing else heavy on the machine: it shares the cores.
+
+`--warmup-seconds S` first sends S seconds of /v1/score at the lowest rate, unmeasured.
+`--broker-jit optimising` starts the broker with the JVM's default compilers (C1 then C2, as a
+production broker runs) instead of the quick compiler only; C2 compiles during the first
+minute or more of traffic, so pair it with a warm-up of 60 s or more, and compare against
+`quick` with the same warm-up.
 """
 
 from __future__ import annotations
@@ -127,8 +134,28 @@ def one_run(
     return figures
 
 
+def warm_up(
+    worker: StreamWorker, events: list[tuple[bytes, bytes]], args: argparse.Namespace
+) -> None:
+    rate = min(args.rates)
+    bodies = fresh_bodies(events, int(rate * args.warmup_seconds), "warmup")
+    work = Path(tempfile.mkdtemp(prefix="fraudstream-bench-api-"))
+    try:
+        shown = attack(f"{worker.base_url}/v1/score", bodies, rate, work, "warmup")
+        print(
+            f"warm-up {args.warmup_seconds:g} s at {rate}/s: p99 {shown['p99']:.2f} ms "
+            f"(not counted)",
+            flush=True,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def report(runs: list[dict[tuple[int, str], dict[str, Any]]], args: argparse.Namespace) -> None:
-    print(f"\nmedian of {len(runs)} runs (ms), {args.seconds:g} s per rate and endpoint:")
+    print(
+        f"\nmedian of {len(runs)} runs (ms), {args.seconds:g} s per rate and endpoint, "
+        f"broker JIT {args.broker_jit}, warm-up {args.warmup_seconds:g} s:"
+    )
     print(f"{'rate':>6} {'endpoint':>10} {'p50':>8} {'p95':>8} {'p99':>8}  each run's p99")
     for rate in args.rates:
         for endpoint in ("score", "noop"):
@@ -146,12 +173,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rates", default="250,500")
     parser.add_argument("--seconds", type=float, default=10.0, help="of requests per rate")
+    parser.add_argument("--warmup-seconds", type=float, default=0.0)
+    parser.add_argument("--broker-jit", choices=("quick", "optimising"), default="quick")
     args = parser.parse_args()
     args.rates = [int(r) for r in args.rates.split(",") if r]
     vegeta()
     work = Path(tempfile.mkdtemp(prefix="fraudstream-bench-api-"))
     try:
-        with broker(work) as (bootstrap, _):
+        with broker(work, optimising_jit=args.broker_jit == "optimising") as (bootstrap, _):
             package = build_test_package(work / "package")
             events = simulated_events(seed=5, limit=5_000)
             setup = stream_setup(
@@ -164,6 +193,8 @@ def main() -> None:
             )
             worker = StreamWorker(setup.env, work / "data", work / "worker.log")
             with worker.started(timeout=180):
+                if args.warmup_seconds > 0:
+                    warm_up(worker, events, args)
                 runs = []
                 for number in range(1, args.runs + 1):
                     started = time.monotonic()

@@ -64,15 +64,19 @@ SEGMENTS = (
 
 
 @contextlib.contextmanager
-def broker(work: Path) -> Iterator[tuple[str, int | None]]:
+def broker(work: Path, optimising_jit: bool = False) -> Iterator[tuple[str, int | None]]:
     explicit = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if explicit:
         yield explicit, None
         return
     port, controller = free_ports(2)
-    with KafkaBroker(
-        BrokerConfig(work_dir=work / "kafka", port=port, controller_port=controller)
-    ) as b:
+    config = BrokerConfig(
+        work_dir=work / "kafka",
+        port=port,
+        controller_port=controller,
+        optimising_jit=optimising_jit,
+    )
+    with KafkaBroker(config) as b:
         yield b.bootstrap, b.pid
 
 

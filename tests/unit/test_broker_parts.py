@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from pathlib import Path
@@ -116,3 +117,13 @@ def test_a_recorded_pid_that_is_not_our_broker_is_never_signalled(tmp_path: Path
     )
     assert not state.is_running()
     assert state.stop(timeout=0.1) is True  # nothing to stop, and we are still here
+
+
+def test_the_broker_runs_the_quick_compiler_unless_asked_for_the_optimising_one(
+    tmp_path: Path,
+) -> None:
+    from stream.broker.launcher import _jit_flags
+
+    quick = BrokerConfig(work_dir=tmp_path)
+    assert _jit_flags(quick) == ["-XX:TieredStopAtLevel=1"]
+    assert _jit_flags(dataclasses.replace(quick, optimising_jit=True)) == []
