@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
-from stream.cli.worker_cli import boot_quietly_if_a_successor
+from stream.decision_path.successor_boot import boot_plan_from_env, boot_quietly_if_successor
 
-# Before the imports below, which are most of a worker's boot (seconds of CPU): a worker
-# started while its previous process still scores boots at the lowest priority.
-if sys.argv[1:2] == ["worker"]:
-    boot_quietly_if_a_successor()
+# Before the imports below, which are most of a worker's boot (seconds of CPU), even the
+# settings' (~0.3 s): a worker started while its previous process still scores boots at the
+# lowest priority. Its settings check again once loaded (worker_cli).
+if sys.argv[1:2] == ["worker"] and (plan := boot_plan_from_env(os.environ)) is not None:
+    boot_quietly_if_successor(plan.data_dir, plan.boot_nice)
 
 import typer
 
@@ -26,7 +28,10 @@ from stream.cli.registry_cli import changelog_app, keys_app, registry_app, trace
 from stream.cli.rolling_cli import rolling_restart_command
 from stream.cli.schemas_cli import schemas_app
 from stream.cli.score_cli import score
-from stream.cli.worker_cli import worker
+from stream.cli.worker_cli import boot_quietly_if_a_successor, worker
+
+if sys.argv[1:2] == ["worker"]:
+    boot_quietly_if_a_successor()  # what the environment alone could not say, late
 
 app = typer.Typer(
     name="fraudstream",

@@ -12,7 +12,8 @@ from stream.settings import get_settings
 
 
 def boot_quietly_if_a_successor() -> None:
-    """Run before the command line's other imports (stream.cli)."""
+    """The settings' word on booting quietly: a no-op if the environment's already lowered
+    the priority (stream.cli), the only check if it could not be read early."""
     try:
         settings = get_settings()
     except ValidationError:

@@ -20,7 +20,10 @@ Two levers, because of how Linux schedules:
   systemd unit), so it is lowered only where a probe shows the return is allowed: a successor
   stuck at nice 19 would score slower than the worker it replaced.
 
-It runs before the command line's imports, which are most of the boot (stream.cli).
+It runs before the command line's imports, which are most of the boot (stream.cli): even
+the settings' own imports (pydantic, the record contracts) cost ~0.3 s of CPU, so the data dir
+and the boot nice are first read straight from the environment (`boot_plan_from_env`, tested
+equal to the settings'); the settings check again once loaded.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,11 +54,46 @@ class _Lowered:
 _lowered: _Lowered | None = None
 
 
+@dataclass(frozen=True)
+class BootPlan:
+    data_dir: Path
+    boot_nice: int
+
+
+def boot_plan_from_env(environ: Mapping[str, str]) -> BootPlan | None:
+    """The worker's data dir and successor boot nice as `stream.settings.Settings` reads them
+    from FRAUD_* variables, without importing the settings. None when a value is not one
+    this reads the settings' way (the settings then decide, once loaded)."""
+    found = {key.upper(): value for key, value in environ.items() if key[:6].upper() == "FRAUD_"}
+    nice_text = found.get("FRAUD_SUCCESSOR_BOOT_NICE", "19").strip()
+    if not nice_text.isdigit() or not 0 <= int(nice_text) <= 19:
+        return None
+    data_dir = found.get("FRAUD_DATA_DIR")
+    if data_dir is not None:
+        return BootPlan(Path(data_dir), int(nice_text)) if data_dir else None
+    parts = [found.get(name, default) for name, default in _DATA_DIR_PARTS]
+    if not all(parts):
+        return None
+    var_dir, app_id, worker_id = parts
+    return BootPlan(Path(var_dir) / "workers" / app_id / worker_id, int(nice_text))
+
+
+# The parts of the default data dir, var/workers/<app_id>/<worker_id>, and their defaults.
+_DATA_DIR_PARTS = (
+    ("FRAUD_VAR_DIR", "var"),
+    ("FRAUD_APP_ID", "fraudstream"),
+    ("FRAUD_WORKER_ID", "worker-1"),
+)
+
+
 def boot_quietly_if_successor(data_dir: Path, boot_nice: int) -> bool:
     """If another process holds `data_dir`'s lock (this one is its successor), run at
-    `boot_nice` until `take_own_priority_back`. True when something was lowered."""
+    `boot_nice` until `take_own_priority_back`. True when something was lowered (now or by
+    an earlier call: the first one that lowered holds)."""
     global _lowered
-    if not held_elsewhere(data_dir):
+    if _lowered is not None:
+        return True
+    if boot_nice == 0 or not held_elsewhere(data_dir):
         return False
     own = os.getpriority(os.PRIO_PROCESS, 0)
     thread_nice = own if boot_nice > own and _may_raise_priority(own) else None

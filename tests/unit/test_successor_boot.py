@@ -4,6 +4,7 @@ priority back at takeover (stream.decision_path.successor_boot)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -93,3 +94,83 @@ def test_a_refused_autogroup_return_is_retried_beside_the_takeover(monkeypatch: 
     assert writes[0] == (main, "0")  # tried at once, on the takeover's own thread
     assert done.wait(5), "never retried"
     assert writes[-1][1] == "0" and writes[-1][0] != main  # retried on another thread
+
+
+ENVIRONMENTS: list[dict[str, str]] = [
+    {},
+    {"FRAUD_WORKER_ID": "worker-7"},
+    {"FRAUD_VAR_DIR": "/srv/fraud", "FRAUD_APP_ID": "prod", "FRAUD_WORKER_ID": "w2"},
+    {"fraud_app_id": "lower-case", "Fraud_Worker_Id": "mixed"},  # the settings ignore case
+    {"FRAUD_DATA_DIR": "/data/w1", "FRAUD_WORKER_ID": "ignored-for-the-dir"},
+    {"FRAUD_SUCCESSOR_BOOT_NICE": "0"},
+    {"FRAUD_SUCCESSOR_BOOT_NICE": "7", "FRAUD_VAR_DIR": "relative/var"},
+]
+
+
+def test_the_early_boot_plan_is_what_the_settings_say(monkeypatch: Any) -> None:
+    # The command line reads these before it can afford to import the settings: they must
+    # agree, or a successor would probe another worker's lock.
+    from stream.decision_path.successor_boot import boot_plan_from_env
+    from stream.settings import Settings
+
+    for environment in ENVIRONMENTS:
+        for name in [key for key in os.environ if key.upper().startswith("FRAUD_")]:
+            monkeypatch.delenv(name)
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        settings = Settings()
+        plan = boot_plan_from_env(environment)
+        assert plan is not None, environment
+        assert plan.data_dir == settings.worker_data_dir, environment
+        assert plan.boot_nice == settings.successor_boot_nice, environment
+        for name in environment:
+            monkeypatch.delenv(name)
+
+
+def test_values_the_early_reader_cannot_judge_are_left_to_the_settings() -> None:
+    from stream.decision_path.successor_boot import boot_plan_from_env
+
+    for environment in (
+        {"FRAUD_SUCCESSOR_BOOT_NICE": "nineteen"},
+        {"FRAUD_SUCCESSOR_BOOT_NICE": "25"},
+        {"FRAUD_SUCCESSOR_BOOT_NICE": "-1"},
+        {"FRAUD_DATA_DIR": ""},
+        {"FRAUD_WORKER_ID": ""},
+    ):
+        assert boot_plan_from_env(environment) is None, environment
+
+
+def test_a_successor_started_as_a_worker_lowers_before_the_settings_are_imported(
+    tmp_path: Path,
+) -> None:
+    # `fraudstream worker` runs the check at the top of stream.cli: the settings module (and
+    # pydantic) must not be loaded yet when the priority drops.
+    probe = """
+import os, sys
+sys.argv = ["fraudstream", "worker"]
+from stream.decision_path import successor_boot as boot
+calls = []
+real = boot.boot_quietly_if_successor
+def spy(data_dir, nice):
+    loaded = ("stream.settings" in sys.modules, "pydantic" in sys.modules)
+    calls.append((*loaded, real(data_dir, nice)))
+    return calls[-1][2]
+boot.boot_quietly_if_successor = spy
+try:
+    import stream.cli
+except SystemExit:
+    pass
+print(calls[0])
+"""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FRAUD")}
+    env["FRAUD_DATA_DIR"] = str(tmp_path)
+    with data_dir_held(tmp_path):
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            start_new_session=True,
+        )
+    assert done.stdout.strip() == "(False, False, True)", done.stdout + done.stderr
