@@ -86,6 +86,11 @@ class BrokerConfig:
         return self.logs_dir / "console.log"
 
     @property
+    def gc_log(self) -> Path:
+        """The JVM's garbage-collection log (pauses: whether a latency spike was the broker's)."""
+        return self.logs_dir / "gc.log"
+
+    @property
     def properties_path(self) -> Path:
         return self.work_dir / "server.properties"
 

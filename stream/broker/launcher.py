@@ -138,6 +138,8 @@ class KafkaBroker:
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
             *_jit_flags(config),
+            # As Kafka's own start scripts do: every collection and its pause, in a bounded file.
+            f"-Xlog:gc:file={config.gc_log}:time,uptime:filecount=2,filesize=10M",
             "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true",
             *_logging_flags(config),

@@ -39,6 +39,10 @@ def test_up_status_down_manage_exactly_one_detached_broker(tmp_path: Path) -> No
         state = read_state(state_path)
         assert state is not None and state.is_running()
         assert metadata_answers(state.bootstrap)
+        # Its collections are logged, as Kafka's own scripts do: a latency spike can be
+        # checked against the broker's pauses.
+        gc_log = tmp_path / "broker" / "logs" / "gc.log"
+        assert "Using G1" in gc_log.read_text()
 
         again = _cli(tmp_path, "up", "--port", str(port), "--controller-port", str(controller_port))
         assert again.returncode == 0 and "already running" in again.stderr

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import re
 import shutil
 import statistics
 import subprocess
@@ -151,6 +152,17 @@ def warm_up(
         shutil.rmtree(work, ignore_errors=True)
 
 
+GC_PAUSE = re.compile(r"Pause .* (\d+(?:\.\d+)?)ms$")
+
+
+def gc_pauses_ms(gc_log: Path, skip_lines: int) -> list[float]:
+    """The broker's collection pauses logged after its first `skip_lines` lines."""
+    if not gc_log.exists():
+        return []
+    lines = gc_log.read_text().splitlines()[skip_lines:]
+    return [float(m.group(1)) for line in lines if (m := GC_PAUSE.search(line))]
+
+
 def report(runs: list[dict[tuple[int, str], dict[str, Any]]], args: argparse.Namespace) -> None:
     print(
         f"\nmedian of {len(runs)} runs (ms), {args.seconds:g} s per rate and endpoint, "
@@ -195,12 +207,21 @@ def main() -> None:
             with worker.started(timeout=180):
                 if args.warmup_seconds > 0:
                     warm_up(worker, events, args)
+                gc_log = work / "kafka" / "logs" / "gc.log"
+                gc_lines = len(gc_log.read_text().splitlines()) if gc_log.exists() else 0
                 runs = []
                 for number in range(1, args.runs + 1):
                     started = time.monotonic()
                     runs.append(one_run(worker, events, args, number))
                     print(f"run {number} done in {time.monotonic() - started:.0f} s", flush=True)
+                pauses = gc_pauses_ms(gc_log, gc_lines)
             report(runs, args)
+            if pauses:
+                print(
+                    f"broker GC pauses during the runs: {len(pauses)}, "
+                    f"median {statistics.median(pauses):.1f} ms, max {max(pauses):.1f} ms, "
+                    f"total {sum(pauses):.0f} ms"
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
