@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -18,6 +19,7 @@ from schemas import Decision
 from stream.broker import BrokerConfig, KafkaBroker, free_ports
 from stream.chaos.availability import Availability, DecisionSeen, InputSeen, measure
 from stream.chaos.checks import Outcomes, outcomes, table_parity, wait_for_zero_lag
+from stream.chaos.cpu import CpuSampler, median_before, worker_children
 from stream.chaos.timeline import RestartTimeline, restart_timeline
 from stream.chaos.workers import WorkerProcess
 from stream.kafka_clients import new_producer
@@ -90,6 +92,9 @@ class ChaosResult:
     latency_ms: dict[str, float]
     availability: Availability
     timelines: list[RestartTimeline] = field(default_factory=list)
+    # % of one core by role ("broker", "workers", "load": this process), by second of the load.
+    cpu_percent_by_second: dict[int, dict[str, float]] = field(default_factory=dict)
+    cpu_percent_before_disruption: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -132,6 +137,7 @@ def run_chaos(
     }
     workers = [WorkerProcess(f"worker-{i}", env, work / "workers") for i in (1, 2)]
     log = ChaosLog()
+    cpu: CpuSampler | None = None
     started = time.monotonic()
     try:
         for worker in workers:
@@ -142,11 +148,14 @@ def run_chaos(
             target=_paced_produce, args=(bootstrap, topics.transactions, events, plan.rate, log)
         )
         producer.start()
-        t0 = time.monotonic()
+        t0, t0_wall = time.monotonic(), time.time()
+        cpu = CpuSampler(lambda: _processes(broker), t0)
+        cpu.start()
         _inflict(plan, rng, workers, broker, duration, t0, log, say)
         producer.join(timeout=duration + plan.drain_timeout_s)
         say(f"produced {len(log.produced):,} events; waiting for every outcome")
         _wait_for_decisions(bootstrap, topics, log, plan.drain_timeout_s)
+        cpu.stop()
         settings = Settings(kafka_bootstrap=bootstrap, app_id=app_id)
         lag = wait_for_zero_lag(bootstrap, app_id, [topics.transactions], 120)
         seconds = time.monotonic() - t0
@@ -169,9 +178,15 @@ def run_chaos(
             if r.how == "rolling"
         ]
     finally:
+        if cpu is not None:
+            cpu.stop()
         for worker in workers:
             worker.stop()
         broker.stop()
+    by_second = cpu.by_second()
+    disrupted_s = [start / 1000 - t0_wall for start, _ in log.disruptions_ms()]
+    if log.roll_ms is not None:
+        disrupted_s.append(log.roll_ms[0] / 1000 - t0_wall)
     return ChaosResult(
         plan=plan,
         log=log,
@@ -183,7 +198,20 @@ def run_chaos(
         latency_ms=latency,
         availability=measured,
         timelines=timelines,
+        cpu_percent_by_second=by_second,
+        cpu_percent_before_disruption=median_before(
+            by_second, int(min(disrupted_s, default=len(events) / plan.rate))
+        ),
     )
+
+
+def _processes(broker: KafkaBroker) -> dict[str, list[int]]:
+    """The run's processes by role, for the CPU sampler."""
+    return {
+        "broker": [] if broker.pid is None else [broker.pid],
+        "workers": worker_children(os.getpid()),
+        "load": [os.getpid()],
+    }
 
 
 def _paced_produce(

@@ -65,3 +65,13 @@ def test_short_rolling_restart_loses_nothing_and_keeps_scoring(
     # Static members back within the session timeout (20 s): no partition waits longer.
     assert figures.longest_gap_any_s <= 20 + 5
     assert not any(result.lag.values())
+    # The machine's load beside the figures: the broker and the workers were seen scoring
+    # before the roll, and the workers (old and new processes) through it.
+    before = result.cpu_percent_before_disruption
+    assert before["broker"] > 0 and before["workers"] > 0, before
+    roll_start = int(plan.disrupt_at[0] * plan.events / plan.rate)
+    assert all(
+        result.cpu_percent_by_second[s]["workers"] > 0
+        for s in range(roll_start, roll_start + 3)
+        if s in result.cpu_percent_by_second
+    ), result.cpu_percent_by_second
