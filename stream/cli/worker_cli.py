@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import typer
 from pydantic import ValidationError
 
@@ -18,10 +16,7 @@ def boot_quietly_if_a_successor() -> None:
         settings = get_settings()
     except ValidationError:
         return  # `worker` says why
-    if settings.successor_boot_nice:
-        # An unreadable data dir is the worker's to report, with its own message.
-        with contextlib.suppress(OSError):
-            boot_quietly_if_successor(settings.worker_data_dir, settings.successor_boot_nice)
+    boot_quietly_if_successor(settings.worker_data_dir, settings.successor_boot_nice)
 
 
 # A plain command, not a Typer group: it takes no subcommand, so its help shows none.

@@ -93,7 +93,11 @@ def boot_quietly_if_successor(data_dir: Path, boot_nice: int) -> bool:
     global _lowered
     if _lowered is not None:
         return True
-    if boot_nice == 0 or not held_elsewhere(data_dir):
+    try:
+        successor = boot_nice > 0 and held_elsewhere(data_dir)
+    except OSError:
+        return False  # an unreadable data dir is the worker's to report, with its own message
+    if not successor:
         return False
     own = os.getpriority(os.PRIO_PROCESS, 0)
     thread_nice = own if boot_nice > own and _may_raise_priority(own) else None

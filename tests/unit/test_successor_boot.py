@@ -174,3 +174,13 @@ print(calls[0])
             start_new_session=True,
         )
     assert done.stdout.strip() == "(False, False, True)", done.stdout + done.stderr
+
+
+def test_an_unreadable_data_dir_is_left_to_the_worker_to_report(tmp_path: Path) -> None:
+    # Checked before the command line's imports: it must not raise there (the worker then
+    # fails with its own message about the data dir), just boot at its own priority.
+    from stream.decision_path.handover import LOCK_FILE
+    from stream.decision_path.successor_boot import boot_quietly_if_successor
+
+    (tmp_path / LOCK_FILE).mkdir()  # the lock file cannot be opened
+    assert boot_quietly_if_successor(tmp_path, 19) is False
