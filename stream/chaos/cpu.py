@@ -1,12 +1,11 @@
 """How busy the machine was, second by second: the CPU of the broker, the workers and the load.
 
-A roll or a kill costs fallbacks in proportion to how little headroom the cores had (at 500
-events/s on two cores the broker and two workers already took ~85 %: docs/reliability.md), so a
-chaos run reports the CPU beside its fallbacks. Read from `/proc/<pid>/stat` (user + system
-time) every half second, for the broker, every worker process this run started (old processes
-and warm successors alike: children of this one whose command line is a worker) and this process
-(the load generator and the checks). A process is counted from the first sample that sees it;
-the CPU it used before that (at most one interval) is not.
+A roll or a kill costs more fallbacks the less headroom the cores have (at 500 events/s on two
+cores the broker and two workers already took ~85 %: docs/reliability.md), so a chaos run
+reports the CPU beside its fallbacks. Read from `/proc/<pid>/stat` (user + system time) every
+half second, for the broker, every worker process this run started (old processes and warm
+successors alike) and this process (the load generator and the checks). A process is counted
+from the first sample that sees it; the CPU it used before that (at most one interval) is not.
 """
 
 from __future__ import annotations
@@ -32,23 +31,6 @@ def cpu_seconds(pid: int, proc: Path = PROC) -> float | None:
     # The command name (field 2) may hold spaces and parentheses: split after its last ")".
     fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
-
-
-def worker_children(parent: int, proc: Path = PROC) -> list[int]:
-    """Pids of the worker processes `parent` started (`python -m stream.cli worker`)."""
-    found = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        ppid = next((line.split()[1] for line in status.splitlines() if line[:5] == "PPid:"), "")
-        if ppid == str(parent) and b"stream.cli\0worker" in command:
-            found.append(int(entry.name))
-    return found
 
 
 class CpuSampler:

@@ -19,7 +19,7 @@ from schemas import Decision
 from stream.broker import BrokerConfig, KafkaBroker, free_ports
 from stream.chaos.availability import Availability, DecisionSeen, InputSeen, measure
 from stream.chaos.checks import Outcomes, outcomes, table_parity, wait_for_zero_lag
-from stream.chaos.cpu import CpuSampler, median_before, worker_children
+from stream.chaos.cpu import CpuSampler, median_before
 from stream.chaos.timeline import RestartTimeline, restart_timeline
 from stream.chaos.workers import WorkerProcess
 from stream.kafka_clients import new_producer
@@ -149,7 +149,7 @@ def run_chaos(
         )
         producer.start()
         t0, t0_wall = time.monotonic(), time.time()
-        cpu = CpuSampler(lambda: _processes(broker), t0)
+        cpu = CpuSampler(lambda: _processes(broker, workers), t0)
         cpu.start()
         _inflict(plan, rng, workers, broker, duration, t0, log, say)
         producer.join(timeout=duration + plan.drain_timeout_s)
@@ -205,11 +205,11 @@ def run_chaos(
     )
 
 
-def _processes(broker: KafkaBroker) -> dict[str, list[int]]:
-    """The run's processes by role, for the CPU sampler."""
+def _processes(broker: KafkaBroker, workers: list[WorkerProcess]) -> dict[str, list[int]]:
+    """The run's processes by role, for the CPU sampler (an exited one reads as gone)."""
     return {
         "broker": [] if broker.pid is None else [broker.pid],
-        "workers": worker_children(os.getpid()),
+        "workers": [pid for worker in workers for pid in worker.pids],
         "load": [os.getpid()],
     }
 

@@ -38,6 +38,8 @@ class WorkerProcess:
         self.stopped_at = 0.0  # wall clock of the last restart's SIGTERM to the old process
         self.old_exited_at = 0.0  # wall clock when that old process had exited
         self._process: subprocess.Popen[bytes] | None = None
+        # Every process started for this worker, old ones and warm successors (CPU sampling).
+        self.pids: list[int] = []
         self.kills = 0
         # Run from this source tree: `python -m` puts the working directory first on sys.path,
         # ahead of PYTHONPATH, so a tree is chosen by the directory the worker starts in.
@@ -84,6 +86,7 @@ class WorkerProcess:
                 cwd=self.source_dir,
                 start_new_session=True,
             )
+        self.pids.append(self._process.pid)
 
     def wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

@@ -4,8 +4,6 @@ processes, and turning samples into % of a core per second."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +14,6 @@ from stream.chaos.cpu import (
     CpuSampler,
     cpu_seconds,
     median_before,
-    worker_children,
 )
 
 
@@ -41,21 +38,6 @@ def test_cpu_seconds_of_a_busy_process_grows() -> None:
     assert started is not None
     used = cpu_seconds(os.getpid())
     assert used is not None and used - started >= 0.2
-
-
-def test_worker_children_are_this_process_workers_only(tmp_path: Path) -> None:
-    # A stand-in whose command line reads like a worker's: `python -m stream.cli worker`.
-    worker = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(30)", "-m", "stream.cli", "worker"]
-    )
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    try:
-        assert worker_children(os.getpid()) == [worker.pid]
-        assert worker_children(other.pid) == []
-    finally:
-        for process in (worker, other):
-            process.kill()
-            process.wait(10)
 
 
 def test_samples_become_percent_of_a_core_per_second(monkeypatch: pytest.MonkeyPatch) -> None:
