@@ -157,7 +157,8 @@ class FeatureDrift(Part):
         default=None,
         description=(
             "(v2) Numeric: the smallest |location_shift| the CUSUM counts (the window test asks "
-            "for twice it): the reference chunks' largest excursion, at least location_min_shift"
+            "for twice it): the reference chunks' largest excursion, at least location_min_shift "
+            "and location_min_reference_errors reference standard errors"
         ),
     )
     cusum: NonNegative | None = Field(
@@ -390,8 +391,16 @@ class AlertThresholds(Part):
     )
     location_z_major: float = Field(default=6.0, gt=0)
     location_min_shift: Probability = Field(
-        default=0.01,
-        description="Location and CUSUM alerts need the mean rank moved at least this much",
+        default=0.003,
+        description="Location and CUSUM alerts need the mean rank moved at least this much "
+        "(0.003: about a 1 % change of a typical amount)",
+    )
+    location_min_reference_errors: float = Field(
+        default=4.5,
+        ge=0,
+        description="... and at least this many standard errors of the reference's own mean "
+        "rank, sqrt(rank variance / reference values): live traffic sits that far from "
+        "percentiles estimated on a finite training sample",
     )
     cusum_minor: float = Field(default=8.0, gt=0, description="CUSUM at or above this: WARNING")
     cusum_major: float = Field(default=12.0, gt=0)

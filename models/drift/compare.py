@@ -73,7 +73,9 @@ def feature_drift(
     ks = binned_ks(live, reference) if enough and profile.kind == "numeric" else None
     w = cohens_w(tally.bins, reference[:-1]) if enough and profile.kind != "numeric" else None
     shift = location_shift(profile, tally.rank_sum, tally.present) if enough else None
-    floor = material_shift(profile, thresholds.location_min_shift)
+    floor = material_shift(
+        profile, thresholds.location_min_shift, thresholds.location_min_reference_errors
+    )
     creep = (
         history.cusum.update(shift, floor)
         if history is not None and shift is not None and not exempt

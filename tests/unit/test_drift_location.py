@@ -13,6 +13,7 @@ from models.drift.location import (
     between_chunk_variance,
     location_shift,
     material_shift,
+    reference_error,
 )
 from models.drift.window import FeatureTally
 from models.profile import REFERENCE_CHUNKS, bin_index, mid_ranks, profile_feature
@@ -51,7 +52,7 @@ def test_chunks_that_move_more_than_sampling_raise_the_noise_floor() -> None:
     wandering = profile_feature("amount", values.ravel(), categorical=False)
     assert between_chunk_variance(steady) < 2e-5
     assert between_chunk_variance(wandering) > 1e-4
-    assert material_shift(wandering, 0.01) > material_shift(steady, 0.01) >= 0.01
+    assert material_shift(wandering, 0.01, 0.0) > material_shift(steady, 0.01, 0.0) >= 0.01
 
 
 def test_a_shift_inside_the_decile_bins_is_seen_by_location_not_psi() -> None:
@@ -135,3 +136,35 @@ def test_a_location_warning_needs_two_material_windows_a_critical_one_does_not()
     assert severities(1.08, seed=27) == [AlertSeverity.WARNING]  # the same way again
     assert severities(1.0, seed=23) == []
     assert severities(1.5, seed=24) == [AlertSeverity.CRITICAL]  # at once
+
+
+def test_the_materiality_minimum_shrinks_with_the_reference() -> None:
+    # 4.5 reference standard errors: the former fixed 0.01 for the simulation's 16,800-value
+    # training week, a third of it for ten times the values; never below location_min_shift.
+    week = profile_feature("amount", _amounts(16_800), categorical=False)
+    busy_week = profile_feature("amount", _amounts(168_000), categorical=False)
+    errors = THRESHOLDS.location_min_reference_errors
+    assert errors * reference_error(week) == pytest.approx(0.010, abs=0.0005)
+    assert errors * reference_error(busy_week) == pytest.approx(0.0032, abs=0.0002)
+    huge = busy_week.model_copy(update={"chunk_rank_rows": [10**9] * REFERENCE_CHUNKS})
+    no_chunks = huge.model_copy(update={"chunk_rank_means": []})
+    assert material_shift(no_chunks, THRESHOLDS.location_min_shift, errors) == 0.003
+    assert reference_error(busy_week.model_copy(update={"rank_variance": None})) == 0.0
+
+
+def test_at_ten_times_the_traffic_a_one_percent_creep_alerts_within_five_days() -> None:
+    # ~24,000 values a day against a 168,000-value training week: the creep's first days are
+    # within the old fixed 0.01 minimum, which held it back until day 9 on simulated traffic.
+    profile = profile_feature("amount", _amounts(168_000), categorical=False)
+    creeping, clean = LocationHistory(), LocationHistory()
+    first: int | None = None
+    for day in range(1, 101):
+        live = _amounts(24_000, scale=1.01**day, seed=300 + day)
+        _, alerts = feature_drift(profile, _tally(profile, live), THRESHOLDS, creeping)
+        if alerts and first is None:
+            first = day
+        same = _amounts(24_000, seed=3000 + day)
+        _, false_alarms = feature_drift(profile, _tally(profile, same), THRESHOLDS, clean)
+        assert false_alarms == [], day
+    print(f"\n1 %-a-day creep, 24,000 values a day: first alert on day {first}")
+    assert first is not None and first <= 5
