@@ -236,9 +236,15 @@ class LivePerformance(Part):
     reference_pr_auc: Probability | None = Field(
         default=None, description="(v2) PR-AUC of this package on its test split, when known"
     )
+    fraud_incidents: Count | None = Field(
+        default=None,
+        description="(v2) Distinct cards among the fraud labels (a label without a card counts "
+        "as its own): the evidence behind pr_auc_high",
+    )
     pr_auc_high: Probability | None = Field(
         default=None,
-        description="(v2) Upper bound of live PR-AUC's 95 % logit interval (from the fraud count)",
+        description="(v2) Upper bound of live PR-AUC's 95 % logit interval, its sample size the "
+        "fraud incidents (fraud_incidents), not the fraud labels",
     )
     reference_pr_auc_low: Probability | None = Field(
         default=None,

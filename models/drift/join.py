@@ -56,6 +56,8 @@ class Matured(NamedTuple):
     labelled: bool
     weight: float = 1.0
     """Events this one stands for (1 for flagged events, 1/sample rate for the others)."""
+    card: str = ""
+    """The label's card ("" when unknown): fraud labels cluster in incidents by card."""
 
 
 class LabelChange(NamedTuple):
@@ -268,6 +270,7 @@ class LabelJoin:
                     entry.is_fraud,
                     labelled,
                     self.weight(entry.flagged),
+                    entry.card,
                 )
             )
         early = self._early

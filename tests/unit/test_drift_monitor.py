@@ -227,9 +227,12 @@ def test_live_performance_per_model_version_from_delayed_labels() -> None:
     assert (join.matured_labelled, join.matured_unlabelled) == (4, 6)
 
 
-def _pr_auc_run(reference_positives: int, thresholds: AlertThresholds = SMALL) -> DriftReport:
+def _pr_auc_run(
+    reference_positives: int, thresholds: AlertThresholds = SMALL, victim_cards: int = 30
+) -> DriftReport:
     """100 matured events, fraud on the 30 lowest scores (live PR-AUC ≈ 0.17, upper bound ≈ 0.34)
-    against a test PR-AUC of 0.5 measured on `reference_positives` frauds."""
+    against a test PR-AUC of 0.5 measured on `reference_positives` frauds; the 30 frauds are
+    spread over `victim_cards` cards."""
     monitor = DriftMonitor(
         reference(reference_positives=reference_positives),
         WindowSpec(WindowKind.COUNT, events=100),
@@ -245,7 +248,7 @@ def _pr_auc_run(reference_positives: int, thresholds: AlertThresholds = SMALL) -
         monitor.observe_label(
             FraudLabel(
                 transaction_id=f"T{index:08d}",
-                card_id="C1",
+                card_id=f"C{index % victim_cards}",
                 is_fraud=True,
                 label_source=LabelSource.CONFIRMED_FRAUD,
                 labelled_at=T0 + timedelta(hours=1),
@@ -260,7 +263,7 @@ def _pr_auc_run(reference_positives: int, thresholds: AlertThresholds = SMALL) -
 def test_a_pr_auc_drop_alerts_once_the_intervals_part() -> None:
     report = _pr_auc_run(reference_positives=2000)
     [entry] = report.performance
-    assert entry.positives == 30
+    assert (entry.positives, entry.fraud_incidents) == (30, 30)
     assert entry.pr_auc is not None and entry.pr_auc < 0.2
     assert entry.pr_auc_high is not None and entry.pr_auc < entry.pr_auc_high < 0.4
     assert entry.reference_pr_auc_low == pytest.approx(0.478, abs=0.002)
@@ -281,6 +284,20 @@ def test_a_pr_auc_from_few_test_frauds_does_not_alert_on_a_noisy_drop() -> None:
     assert entry.reference_pr_auc_low is not None and entry.reference_pr_auc_low < 0.25
     assert entry.pr_auc_drop == 0.0
     assert not [a for a in report.alerts if a.statistic is DriftStatistic.PR_AUC_DROP]
+
+
+def test_frauds_on_few_cards_are_less_evidence_of_a_pr_auc_drop() -> None:
+    # The same 30 fraud labels from 3 victims (ten each, caught or missed together): the live
+    # interval is that of 3 incidents, and no longer excludes the test figure.
+    spread = _pr_auc_run(reference_positives=2000).performance[0]
+    clustered_report = _pr_auc_run(reference_positives=2000, victim_cards=3)
+    [clustered] = clustered_report.performance
+    assert (clustered.positives, clustered.fraud_incidents) == (30, 3)
+    assert clustered.pr_auc == spread.pr_auc
+    assert clustered.pr_auc_high is not None and spread.pr_auc_high is not None
+    assert clustered.pr_auc_high > spread.pr_auc_high
+    assert clustered.pr_auc_drop == 0.0
+    assert not [a for a in clustered_report.alerts if a.statistic is DriftStatistic.PR_AUC_DROP]
 
 
 def test_no_pr_auc_drop_is_judged_below_min_positives() -> None:
