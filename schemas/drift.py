@@ -186,6 +186,11 @@ class ScoreDrift(Part):
             "calendar features is compared over whole weeks (see models.drift.monitor)"
         ),
     )
+    span_full: bool | None = Field(
+        default=None,
+        description="(v2) True when the span covers its whole period (a week by default): "
+        "only then may the score or the decision rates alert",
+    )
     histogram: Histogram | None = Field(default=None, description="(v2) For plots")
 
 
@@ -206,6 +211,9 @@ class DecisionRateDrift(Part):
     )
     span_windows: Count | None = Field(
         default=None, description="(v2) Windows the live rates add up (as for the score)"
+    )
+    span_full: bool | None = Field(
+        default=None, description="(v2) The span covers its whole period (as for the score)"
     )
 
 

@@ -147,6 +147,7 @@ def score_drift(
         total_variation=total_variation(live, reference) if enough else None,
         scores_live=tally.scores,
         span_windows=span,
+        span_full=alerting,
         histogram=_histogram(bin_labels(profile.bin_edges), live, reference)
         if tally.scores
         else None,
@@ -185,7 +186,11 @@ def decision_rates(
             threshold = crossed if ratio >= 1 else 1 / crossed
             alerts.append(alert(subject, DriftStatistic.RATE_RATIO, severity, ratio, threshold))
     return DecisionRateDrift(
-        live=_rates(live), reference=_rates(reference), decisions_live=decided, span_windows=span
+        live=_rates(live),
+        reference=_rates(reference),
+        decisions_live=decided,
+        span_windows=span,
+        span_full=alerting,
     ), alerts
 
 

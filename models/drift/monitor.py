@@ -6,7 +6,8 @@ event counts), `observe`, then `full` (a count window may close with it); `feed`
 Labels go to `observe_label`. Time is event time throughout; only `generated_at` reads a clock.
 
 Features are compared window by window; the score and the decision rates over the last
-`prediction_span` windows together (default 7: the trailing week for daily windows). A model that
+`prediction_span` windows together (default 7: the trailing week for daily windows; for windows
+shorter than a day, the last `prediction_span` days of them: models.drift.span). A model that
 reads calendar features (this feature set has hour_of_day and day_of_week) scores a Saturday
 unlike a Tuesday: on simulated traffic with no drift at all, daily score PSI against the
 validation profile ranged 0.2-0.9 by weekday, and 0.001-0.002 over whole weeks. A shift in the
@@ -17,10 +18,7 @@ until it is full again (their statistics are still reported, with `span_windows`
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import operator
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,8 +41,8 @@ from models.drift.performance import PerformanceTracker
 from models.drift.quality import FieldQualityMonitor, field_references
 from models.drift.reference import DriftReference
 from models.drift.seasonal import TrailingDay, history_for
+from models.drift.span import PredictionSpan
 from models.drift.window import (
-    PredictionTally,
     Windowing,
     WindowSpec,
     WindowTally,
@@ -57,6 +55,7 @@ from schemas.drift import (
     DriftReport,
     DriftWindow,
     LabelJoinStats,
+    WindowKind,
 )
 from schemas.label import FraudLabel
 
@@ -90,7 +89,8 @@ class DriftMonitor:
         pool_short_windows: bool = True,
     ) -> None:
         """`pool_short_windows`: judge features of windows shorter than a day over the trailing
-        day (models.drift.seasonal); off only for tests whose events are seconds apart."""
+        day (models.drift.seasonal) and their score over the last `prediction_span` days
+        (models.drift.span); off only for tests whose events are seconds apart."""
         if prediction_span < 1:
             raise ValueError("prediction_span must be at least one window")
         self.reference = reference
@@ -114,7 +114,8 @@ class DriftMonitor:
         self.arrivals = ArrivingLabels(keep_days=int(self.join_spec.maturity_days) + 14)
         self.join.on_label = self.arrivals.add_label
         self._clock = clock
-        self._predictions: deque[PredictionTally] = deque(maxlen=prediction_span)
+        daily = windows.kind is WindowKind.TIME and windows.length_ms >= DAY_MS
+        self._predictions = PredictionSpan(prediction_span, daily or not pool_short_windows)
         # One creep detector per feature; like the prediction span, it restarts with the process.
         self._locations = {name: LocationHistory() for name in reference.feature_names}
         self._trailing = TrailingDay() if pool_short_windows else None
@@ -199,14 +200,13 @@ class DriftMonitor:
         )
         if pooled is None or pooled.full_day:
             alerts.extend(raised)
-        self._predictions.append(tally.prediction)
-        span = len(self._predictions)
-        predictions = functools.reduce(operator.add, self._predictions)
-        full = span == self._predictions.maxlen
-        score, raised = score_drift(reference.score, predictions, span, thresholds, alerting=full)
+        span = self._predictions.add(tally.start_ms, tally.end_ms, tally.prediction)
+        score, raised = score_drift(
+            reference.score, span.tally, span.windows, thresholds, alerting=span.full
+        )
         alerts.extend(raised)
         rates, raised = decision_rates(
-            reference.score, predictions, span, thresholds, alerting=full
+            reference.score, span.tally, span.windows, thresholds, alerting=span.full
         )
         alerts.extend(raised)
         performance = [

@@ -86,6 +86,20 @@ class PredictionTally:
             self.outcomes + other.outcomes,
         )
 
+    def __sub__(self, other: PredictionTally) -> PredictionTally:
+        """self less `other`, whose counts are part of self (a running total's oldest window)."""
+        bins = (
+            self.score_bins - other.score_bins
+            if self.score_bins is not None and other.score_bins is not None
+            else self.score_bins
+        )
+        return PredictionTally(
+            bins,
+            self.score_sum - other.score_sum,
+            self.scores - other.scores,
+            self.outcomes - other.outcomes,
+        )
+
 
 @dataclass(frozen=True)
 class WindowTally:

@@ -8,6 +8,7 @@ so a rule on it cannot fire where the monitor stays quiet: the gates live in one
 from __future__ import annotations
 
 import contextlib
+import math
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -260,8 +261,15 @@ class MonitorMetrics:
         located = {a.subject for a in report.alerts if a.statistic is DriftStatistic.LOCATION_Z}
         for feature in report.features:
             self._feature(feature, judged, feature.feature in located)
-        if report.score.psi is not None:
+        # Like the monitor's own alert, only over a full span: a part of a week compares
+        # weekdays and hours unevenly (models.drift.span), and ScoreDrift reads this gauge.
+        if report.score.psi is not None and _span_full(
+            report.score.span_full, report.score.span_windows, prediction_span
+        ):
             self.score_psi.set(report.score.psi)
+        else:
+            # Unlabelled, so it cannot be removed; NaN compares false in every rule.
+            self.score_psi.set(math.nan)
         self._decision_rates(report, thresholds, prediction_span)
         active = {"warning": 0, "critical": 0}
         for alert in report.alerts:
@@ -371,11 +379,16 @@ class MonitorMetrics:
             if outcome == "approve":
                 continue
             expected = (rates.decisions_live or 0) * reference
-            full_span = (rates.span_windows or 0) >= prediction_span
+            full_span = _span_full(rates.span_full, rates.span_windows, prediction_span)
             if reference > 0 and full_span and expected >= thresholds.min_expected_decisions:
                 self.decision_rate_ratio.labels(outcome.upper()).set(live / reference)
             else:
                 _drop(self.decision_rate_ratio, outcome.upper())
+
+
+def _span_full(full: bool | None, windows: int | None, prediction_span: int) -> bool:
+    """The report's own judgement; reports from before it was recorded: its window count."""
+    return full if full is not None else (windows or 0) >= prediction_span
 
 
 def _drop(gauge: Gauge, *labels: str) -> None:

@@ -333,6 +333,21 @@ def _metrics_of(report: DriftReport) -> Callable[..., float | None]:
     return metrics.registry.get_sample_value
 
 
+def test_the_score_psi_is_exported_only_over_a_full_span() -> None:
+    # ScoreDrift reads the gauge: a part of a week compares weekdays and hours unevenly.
+    reports = _run(_monitor(events=200, span=3), 400, shift=True)
+    first, second = reports
+    assert (first.score.span_full, second.score.span_full) == (False, False)
+    assert first.score.psi is not None
+    metrics = MonitorMetrics(CollectorRegistry())
+    metrics.report(first, published_at=1.0, prediction_span=3)
+    exported = metrics.registry.get_sample_value("fraud_monitor_score_psi")
+    assert exported is not None and math.isnan(exported)
+    full = first.model_copy(update={"score": first.score.model_copy(update={"span_full": True})})
+    metrics.report(full, published_at=2.0, prediction_span=3)
+    assert metrics.registry.get_sample_value("fraud_monitor_score_psi") == first.score.psi
+
+
 def test_exempt_features_export_no_drift_statistic_for_rules_to_read() -> None:
     thresholds = SMALL.model_copy(update={"exempt_features": ["amount"]})
     [report] = _run(_monitor(thresholds=thresholds), 400, shift=True)
