@@ -40,7 +40,10 @@ class MonitorSettings(BaseModel):
     window_seconds: float = Field(default=86_400.0, gt=0, description="Time windows, event time")
     window_events: int = Field(default=50_000, ge=1, description="Count windows")
     prediction_span: int = Field(
-        default=7, ge=1, description="Windows the score and decision rates are compared over"
+        default=7,
+        ge=1,
+        description="Windows (of a day or longer; of shorter windows: days of them) the score "
+        "and decision rates are compared over",
     )
     idle_close_s: float = Field(
         default=60.0,
