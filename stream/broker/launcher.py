@@ -135,11 +135,8 @@ class KafkaBroker:
         command = [
             str(java),
             f"-Xmx{config.heap}",
-            "-XX:+UseG1GC",
-            "-XX:MaxGCPauseMillis=20",
+            *_gc_flags(config),
             *_jit_flags(config),
-            # As Kafka's own start scripts do: every collection and its pause, in a bounded file.
-            f"-Xlog:gc:file={config.gc_log}:time,uptime:filecount=2,filesize=10M",
             "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true",
             *_logging_flags(config),
@@ -226,6 +223,15 @@ def _logging_flags(config: BrokerConfig) -> list[str]:
     return [
         f"-Dlog4j.configuration=file:{config.log4j_path}",
         f"-Dkafka.logs.dir={config.logs_dir}",
+    ]
+
+
+def _gc_flags(config: BrokerConfig) -> list[str]:
+    return [
+        "-XX:+UseG1GC",
+        f"-XX:MaxGCPauseMillis={config.gc_pause_target_ms}",
+        # As Kafka's own start scripts do: every collection and its pause, in a bounded file.
+        f"-Xlog:gc:file={config.gc_log}:time,uptime:filecount=2,filesize=10M",
     ]
 
 

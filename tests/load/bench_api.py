@@ -166,7 +166,8 @@ def gc_pauses_ms(gc_log: Path, skip_lines: int) -> list[float]:
 def report(runs: list[dict[tuple[int, str], dict[str, Any]]], args: argparse.Namespace) -> None:
     print(
         f"\nmedian of {len(runs)} runs (ms), {args.seconds:g} s per rate and endpoint, "
-        f"broker JIT {args.broker_jit}, warm-up {args.warmup_seconds:g} s:"
+        f"broker JIT {args.broker_jit}, GC pause goal {args.broker_gc_pause_ms} ms, "
+        f"warm-up {args.warmup_seconds:g} s:"
     )
     print(f"{'rate':>6} {'endpoint':>10} {'p50':>8} {'p95':>8} {'p99':>8}  each run's p99")
     for rate in args.rates:
@@ -187,12 +188,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="of requests per rate")
     parser.add_argument("--warmup-seconds", type=float, default=0.0)
     parser.add_argument("--broker-jit", choices=("quick", "optimising"), default="quick")
+    parser.add_argument(
+        "--broker-gc-pause-ms", type=int, default=5, help="the broker's G1 pause-time goal"
+    )
     args = parser.parse_args()
     args.rates = [int(r) for r in args.rates.split(",") if r]
     vegeta()
     work = Path(tempfile.mkdtemp(prefix="fraudstream-bench-api-"))
     try:
-        with broker(work, optimising_jit=args.broker_jit == "optimising") as (bootstrap, _):
+        with broker(
+            work,
+            optimising_jit=args.broker_jit == "optimising",
+            gc_pause_target_ms=args.broker_gc_pause_ms,
+        ) as (bootstrap, _):
             package = build_test_package(work / "package")
             events = simulated_events(seed=5, limit=5_000)
             setup = stream_setup(

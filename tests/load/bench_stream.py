@@ -64,7 +64,9 @@ SEGMENTS = (
 
 
 @contextlib.contextmanager
-def broker(work: Path, optimising_jit: bool = False) -> Iterator[tuple[str, int | None]]:
+def broker(
+    work: Path, optimising_jit: bool = False, gc_pause_target_ms: int = 5
+) -> Iterator[tuple[str, int | None]]:
     explicit = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if explicit:
         yield explicit, None
@@ -75,6 +77,7 @@ def broker(work: Path, optimising_jit: bool = False) -> Iterator[tuple[str, int 
         port=port,
         controller_port=controller,
         optimising_jit=optimising_jit,
+        gc_pause_target_ms=gc_pause_target_ms,
     )
     with KafkaBroker(config) as b:
         yield b.bootstrap, b.pid

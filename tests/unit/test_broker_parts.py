@@ -127,3 +127,16 @@ def test_the_broker_runs_the_quick_compiler_unless_asked_for_the_optimising_one(
     quick = BrokerConfig(work_dir=tmp_path)
     assert _jit_flags(quick) == ["-XX:TieredStopAtLevel=1"]
     assert _jit_flags(dataclasses.replace(quick, optimising_jit=True)) == []
+
+
+def test_the_broker_collects_garbage_with_g1_toward_the_configured_pause_goal(
+    tmp_path: Path,
+) -> None:
+    from stream.broker.launcher import _gc_flags
+
+    config = BrokerConfig(work_dir=tmp_path)
+    flags = _gc_flags(config)
+    assert flags[:2] == ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=5"]
+    assert flags[2].startswith(f"-Xlog:gc:file={config.gc_log}:")
+    kafka_default = _gc_flags(dataclasses.replace(config, gc_pause_target_ms=20))
+    assert kafka_default[1] == "-XX:MaxGCPauseMillis=20"
