@@ -189,7 +189,7 @@ def main() -> None:
     parser.add_argument("--warmup-seconds", type=float, default=0.0)
     parser.add_argument("--broker-jit", choices=("quick", "optimising"), default="quick")
     parser.add_argument(
-        "--broker-gc-pause-ms", type=int, default=5, help="the broker's G1 pause-time goal"
+        "--broker-gc-pause-ms", type=int, default=20, help="the broker's G1 pause-time goal"
     )
     args = parser.parse_args()
     args.rates = [int(r) for r in args.rates.split(",") if r]

@@ -65,7 +65,7 @@ SEGMENTS = (
 
 @contextlib.contextmanager
 def broker(
-    work: Path, optimising_jit: bool = False, gc_pause_target_ms: int = 5
+    work: Path, optimising_jit: bool = False, gc_pause_target_ms: int = 20
 ) -> Iterator[tuple[str, int | None]]:
     explicit = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if explicit:
