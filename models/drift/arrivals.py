@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from models.drift.events import FLAGGED_OUTCOMES, ModelScore, ScoredEvent, utc_from_ms
@@ -185,16 +186,20 @@ def effective_size(tallies: list[_Day]) -> float:
 
 
 def incidents(tallies: list[_Day]) -> int:
-    """Distinct fraud cards over the days (a card on two days is one incident); labels
-    without a card count one each."""
+    """Distinct fraud cards over the days (a card on two days is one incident)."""
+    return count_incidents(pair for tally in tallies for pair in tally.cards.items())
+
+
+def count_incidents(labels_by_card: Iterable[tuple[str, int]]) -> int:
+    """Fraud incidents among (card, fraud labels) pairs: distinct cards, and each label without
+    a card ("") an incident of its own."""
     cards: set[str] = set()
     unknown = 0
-    for tally in tallies:
-        for card, count in tally.cards.items():
-            if card:
-                cards.add(card)
-            else:
-                unknown += count
+    for card, count in labels_by_card:
+        if card:
+            cards.add(card)
+        else:
+            unknown += count
     return len(cards) + unknown
 
 

@@ -33,13 +33,12 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import average_precision_score
 
-from models.drift.arrivals import Z_95
+from models.drift.arrivals import Z_95, count_incidents
 from models.drift.events import FLAGGED_OUTCOMES, utc_from_ms
 from models.drift.join import Matured
 from schemas.base import DeploymentRole, ModelRef
@@ -123,18 +122,6 @@ def logit_interval(ap: float, positives: float, z: float = Z_95) -> tuple[float,
     return _expit(centre - half), _expit(centre + half)
 
 
-def fraud_incidents(cards: Iterable[str]) -> int:
-    """Distinct victim cards; a label without a card ("") is an incident of its own."""
-    known: set[str] = set()
-    unknown = 0
-    for card in cards:
-        if card:
-            known.add(card)
-        else:
-            unknown += 1
-    return len(known) + unknown
-
-
 def _expit(x: float) -> float:
     return 1 / (1 + math.exp(-x))
 
@@ -151,7 +138,7 @@ def _performance(
     flagged = np.fromiter((o.flagged for o in outcomes), dtype=bool, count=len(outcomes))
     weights = np.fromiter((o.weight for o in outcomes), dtype=np.float64, count=len(outcomes))
     positives = int(fraud.sum())
-    incidents = fraud_incidents(o.card for o in outcomes if o.is_fraud)
+    incidents = count_incidents((o.card, 1) for o in outcomes if o.is_fraud)
     flagged_count = int(flagged.sum())
     true_positives = float(weights[fraud & flagged].sum())
     flagged_weight = float(weights[flagged].sum())

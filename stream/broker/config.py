@@ -62,8 +62,8 @@ class BrokerConfig:
     optimising_jit: bool = False
     gc_pause_target_ms: int = 20
     """G1's pause-time goal (-XX:MaxGCPauseMillis; 20 as in Kafka's start scripts): G1 then
-    pauses this broker ~10 ms (up to 18) every ~4 s under the API benchmark. 5 gave ~5 ms
-    pauses (up to 10) three to four times as often, and no API p99 shown better through the
+    paused this broker ~10 ms (up to 18) every 4-5 s under the API benchmark. 5 gave ~5 ms
+    pauses (up to 15) three to four times as often, and no API p99 shown better through the
     sittings' noise (docs/performance.md), so the default stays Kafka's."""
     node_id: int = 1
     overrides: Mapping[str, str] = field(default_factory=dict, hash=False)

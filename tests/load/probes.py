@@ -7,16 +7,15 @@ in the scoring log (milliseconds from the input record's timestamp).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
+from stream.chaos.cpu import cpu_seconds
 from stream.load.pacing import Record
 from stream.load.pacing import produce_paced as paced
 from stream.load.readback import transaction_id_of
@@ -28,10 +27,11 @@ LOG_APPEND_TIME = {"message.timestamp.type": "LogAppendTime"}
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (all its threads)."""
-    with Path(f"/proc/{pid}/stat").open() as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU of a process so far (all its threads); it must still run."""
+    used = cpu_seconds(pid)
+    if used is None:
+        raise ProcessLookupError(pid)
+    return used
 
 
 class CpuMeter:
