@@ -13,7 +13,6 @@ import math
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from models.drift.join import JoinCounters
-from models.drift.monitor import PREDICTION_SPAN
 from schemas.drift import AlertThresholds, DriftReport, DriftStatistic, FeatureDrift
 
 _MODEL_LABELS = ["model_name", "model_version", "content_hash", "role"]
@@ -249,9 +248,7 @@ class MonitorMetrics:
         self.pending.set(pending)
         self.sample_rate.set(sample_rate)
 
-    def report(
-        self, report: DriftReport, published_at: float, prediction_span: int = PREDICTION_SPAN
-    ) -> None:
+    def report(self, report: DriftReport, published_at: float) -> None:
         self.reports.inc()
         self.last_report.set(published_at)
         thresholds = report.thresholds or AlertThresholds()
@@ -263,14 +260,12 @@ class MonitorMetrics:
             self._feature(feature, judged, feature.feature in located)
         # Like the monitor's own alert, only over a full span: a part of a week compares
         # weekdays and hours unevenly (models.drift.span), and ScoreDrift reads this gauge.
-        if report.score.psi is not None and _span_full(
-            report.score.span_full, report.score.span_windows, prediction_span
-        ):
+        if report.score.psi is not None and report.score.span_full:
             self.score_psi.set(report.score.psi)
         else:
             # Unlabelled, so it cannot be removed; NaN compares false in every rule.
             self.score_psi.set(math.nan)
-        self._decision_rates(report, thresholds, prediction_span)
+        self._decision_rates(report, thresholds)
         active = {"warning": 0, "critical": 0}
         for alert in report.alerts:
             self.alerts.labels(alert.subject or alert.what, alert.severity.value).inc()
@@ -368,9 +363,7 @@ class MonitorMetrics:
         else:
             self.cusum.labels(name).set(feature.cusum)
 
-    def _decision_rates(
-        self, report: DriftReport, thresholds: AlertThresholds, prediction_span: int
-    ) -> None:
+    def _decision_rates(self, report: DriftReport, thresholds: AlertThresholds) -> None:
         rates = report.decision_rates
         for outcome in ("approve", "review", "decline"):
             live, reference = getattr(rates.live, outcome), getattr(rates.reference, outcome)
@@ -379,16 +372,10 @@ class MonitorMetrics:
             if outcome == "approve":
                 continue
             expected = (rates.decisions_live or 0) * reference
-            full_span = _span_full(rates.span_full, rates.span_windows, prediction_span)
-            if reference > 0 and full_span and expected >= thresholds.min_expected_decisions:
+            if reference > 0 and rates.span_full and expected >= thresholds.min_expected_decisions:
                 self.decision_rate_ratio.labels(outcome.upper()).set(live / reference)
             else:
                 _drop(self.decision_rate_ratio, outcome.upper())
-
-
-def _span_full(full: bool | None, windows: int | None, prediction_span: int) -> bool:
-    """The report's own judgement; reports from before it was recorded: its window count."""
-    return full if full is not None else (windows or 0) >= prediction_span
 
 
 def _drop(gauge: Gauge, *labels: str) -> None:

@@ -258,7 +258,7 @@ class MonitorRunner:
             # Nothing is committed: a restarted monitor recomputes this window and publishes it.
             raise PublishFailed(f"drift report {report.report_id} not delivered: {errors[:3]}")
         self.published += 1
-        self.metrics.report(report, time.time(), self.config.prediction_span)
+        self.metrics.report(report, time.time())
         log.info(
             "drift report published",
             extra={

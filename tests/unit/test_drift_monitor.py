@@ -329,7 +329,7 @@ def test_bin_labels_read_like_intervals() -> None:
 
 def _metrics_of(report: DriftReport) -> Callable[..., float | None]:
     metrics = MonitorMetrics(CollectorRegistry())
-    metrics.report(report, published_at=1.0, prediction_span=1)
+    metrics.report(report, published_at=1.0)
     return metrics.registry.get_sample_value
 
 
@@ -340,11 +340,11 @@ def test_the_score_psi_is_exported_only_over_a_full_span() -> None:
     assert (first.score.span_full, second.score.span_full) == (False, False)
     assert first.score.psi is not None
     metrics = MonitorMetrics(CollectorRegistry())
-    metrics.report(first, published_at=1.0, prediction_span=3)
+    metrics.report(first, published_at=1.0)
     exported = metrics.registry.get_sample_value("fraud_monitor_score_psi")
     assert exported is not None and math.isnan(exported)
     full = first.model_copy(update={"score": first.score.model_copy(update={"span_full": True})})
-    metrics.report(full, published_at=2.0, prediction_span=3)
+    metrics.report(full, published_at=2.0)
     assert metrics.registry.get_sample_value("fraud_monitor_score_psi") == first.score.psi
 
 
