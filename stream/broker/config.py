@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from stream.broker.jars import DEFAULT_KAFKA_VERSION
 from stream.broker.ports import LOOPBACK
@@ -41,6 +42,9 @@ class BrokerSasl:
         }
 
 
+GcCollector = Literal["g1", "zgc", "shenandoah"]
+
+
 @dataclass(frozen=True)
 class BrokerConfig:
     """One single-node KRaft broker (broker and controller in one JVM) in `work_dir`.
@@ -65,6 +69,10 @@ class BrokerConfig:
     paused this broker ~10 ms (up to 18) every 4-5 s under the API benchmark. 5 gave ~5 ms
     pauses (up to 15) three to four times as often, and no API p99 shown better through the
     sittings' noise (docs/performance.md), so the default stays Kafka's."""
+    gc_collector: GcCollector = "g1"
+    """The JVM's collector: "g1" (Kafka's), or "zgc" / "shenandoah", whose pauses do not grow
+    with the heap's young generation (sub-millisecond on JDK 17) at the price of concurrent
+    collector threads on the same cores. `gc_pause_target_ms` applies to G1 only."""
     node_id: int = 1
     overrides: Mapping[str, str] = field(default_factory=dict, hash=False)
     sasl: BrokerSasl | None = None

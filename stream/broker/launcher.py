@@ -227,12 +227,16 @@ def _logging_flags(config: BrokerConfig) -> list[str]:
 
 
 def _gc_flags(config: BrokerConfig) -> list[str]:
-    return [
-        "-XX:+UseG1GC",
-        f"-XX:MaxGCPauseMillis={config.gc_pause_target_ms}",
-        # As Kafka's own start scripts do: every collection and its pause, in a bounded file.
-        f"-Xlog:gc:file={config.gc_log}:time,uptime:filecount=2,filesize=10M",
-    ]
+    if config.gc_collector == "g1":
+        collector = ["-XX:+UseG1GC", f"-XX:MaxGCPauseMillis={config.gc_pause_target_ms}"]
+        tags = "gc"
+    elif config.gc_collector == "zgc":
+        # ZGC logs its pauses ("Pause Mark Start ...") under gc+phases, not gc alone.
+        collector, tags = ["-XX:+UseZGC"], "gc,gc+phases"
+    else:
+        collector, tags = ["-XX:+UseShenandoahGC"], "gc"
+    # As Kafka's own start scripts do: every collection and its pause, in a bounded file.
+    return [*collector, f"-Xlog:{tags}:file={config.gc_log}:time,uptime:filecount=2,filesize=10M"]
 
 
 def _jit_flags(config: BrokerConfig) -> list[str]:

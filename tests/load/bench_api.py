@@ -166,7 +166,8 @@ def gc_pauses_ms(gc_log: Path, skip_lines: int) -> list[float]:
 def report(runs: list[dict[tuple[int, str], dict[str, Any]]], args: argparse.Namespace) -> None:
     print(
         f"\nmedian of {len(runs)} runs (ms), {args.seconds:g} s per rate and endpoint, "
-        f"broker JIT {args.broker_jit}, GC pause goal {args.broker_gc_pause_ms} ms, "
+        f"broker JIT {args.broker_jit}, GC {args.broker_gc} "
+        f"(G1 pause goal {args.broker_gc_pause_ms} ms), "
         f"warm-up {args.warmup_seconds:g} s:"
     )
     print(f"{'rate':>6} {'endpoint':>10} {'p50':>8} {'p95':>8} {'p99':>8}  each run's p99")
@@ -191,6 +192,7 @@ def main() -> None:
     parser.add_argument(
         "--broker-gc-pause-ms", type=int, default=20, help="the broker's G1 pause-time goal"
     )
+    parser.add_argument("--broker-gc", choices=("g1", "zgc", "shenandoah"), default="g1")
     args = parser.parse_args()
     args.rates = [int(r) for r in args.rates.split(",") if r]
     vegeta()
@@ -200,6 +202,7 @@ def main() -> None:
             work,
             optimising_jit=args.broker_jit == "optimising",
             gc_pause_target_ms=args.broker_gc_pause_ms,
+            gc_collector=args.broker_gc,
         ) as (bootstrap, _):
             package = build_test_package(work / "package")
             events = simulated_events(seed=5, limit=5_000)

@@ -31,6 +31,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer
 
 from stream.broker import BrokerConfig, KafkaBroker, free_ports
+from stream.broker.config import GcCollector
 from stream.load.run import percentiles
 from stream.settings import Settings
 from tests.load.probes import (
@@ -65,7 +66,10 @@ SEGMENTS = (
 
 @contextlib.contextmanager
 def broker(
-    work: Path, optimising_jit: bool = False, gc_pause_target_ms: int = 20
+    work: Path,
+    optimising_jit: bool = False,
+    gc_pause_target_ms: int = 20,
+    gc_collector: GcCollector = "g1",
 ) -> Iterator[tuple[str, int | None]]:
     explicit = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if explicit:
@@ -78,6 +82,7 @@ def broker(
         controller_port=controller,
         optimising_jit=optimising_jit,
         gc_pause_target_ms=gc_pause_target_ms,
+        gc_collector=gc_collector,
     )
     with KafkaBroker(config) as b:
         yield b.bootstrap, b.pid

@@ -140,3 +140,18 @@ def test_the_broker_collects_garbage_with_g1_toward_the_configured_pause_goal(
     assert flags[2].startswith(f"-Xlog:gc:file={config.gc_log}:")
     shorter = _gc_flags(dataclasses.replace(config, gc_pause_target_ms=5))
     assert shorter[1] == "-XX:MaxGCPauseMillis=5"
+
+
+def test_the_broker_can_collect_with_a_concurrent_collector_and_log_its_pauses(
+    tmp_path: Path,
+) -> None:
+    from stream.broker.launcher import _gc_flags
+
+    config = BrokerConfig(work_dir=tmp_path)
+    zgc = _gc_flags(dataclasses.replace(config, gc_collector="zgc"))
+    assert zgc[0] == "-XX:+UseZGC" and not any("MaxGCPauseMillis" in f for f in zgc)
+    # ZGC logs its pauses under gc+phases: without it the benchmark would see none.
+    assert zgc[1].startswith(f"-Xlog:gc,gc+phases:file={config.gc_log}:")
+    shenandoah = _gc_flags(dataclasses.replace(config, gc_collector="shenandoah"))
+    assert shenandoah[0] == "-XX:+UseShenandoahGC"
+    assert shenandoah[1].startswith(f"-Xlog:gc:file={config.gc_log}:")
