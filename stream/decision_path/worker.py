@@ -448,9 +448,10 @@ def run_worker(settings: Settings) -> None:
                 faust_worker.execute_from_commandline()
             finally:
                 # Before the data-dir lock goes: a warm successor opens these stores next.
-                close_local_stores(worker.app)
+                close_local_stores(worker.app, standbys_too=False)
     finally:
         _yield_cpu_to_a_successor()
+        close_local_stores(worker.app)  # the standbys', opened by a successor a second later
         worker.replica.stop()
         worker.follower.stop()
         left = worker.output.close() + worker.changelog.close() + worker.publisher.close()

@@ -22,9 +22,12 @@ from typing import Any, cast
 from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
 
+from stream.engine.standbys_after_inputs import StandbysAfterInputs
 
-class OrderedRecovery(Recovery):
-    """Recovery that never lets fetched input records meet a queue clear."""
+
+class OrderedRecovery(StandbysAfterInputs, Recovery):
+    """Recovery that never lets fetched input records meet a queue clear, and starts the
+    standbys only once the inputs are fetching (stream.engine.standbys_after_inputs)."""
 
     async def on_recovery_completed(self, generation_id: int = 0) -> None:
         consumer = self.app.consumer
@@ -45,6 +48,7 @@ class OrderedRecovery(Recovery):
             self.log.warning("Recovery rebalancing again")
             return
         await self._seek_then_resume(consumer)
+        self.start_standbys_later(generation_id)
         self.tables.on_actives_ready()
         if not self.app.assignor.assigned_standbys():
             self.tables.on_standbys_ready()

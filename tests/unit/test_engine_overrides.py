@@ -666,3 +666,89 @@ def test_topics_the_cluster_has_are_not_declared_again(tmp_path: Path) -> None:
     assert app.transport.Producer.known_topics == {"x"}
     assert isinstance(app.producer, SkipKnownTopics)
     assert create_app(Settings(data_dir=tmp_path)).transport.Producer.known_topics == set()
+
+
+class _RecoveryConsumer:
+    """What recovery asks of the consumer, recorded in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def earliest_offsets(self, *tps: Any) -> dict[Any, int]:
+        self.calls.append(f"earliest:{sorted(tp.partition for tp in tps)}")
+        return {tp: 0 for tp in tps}
+
+    async def seek_wait(self, offsets: Any) -> None:
+        self.calls.append(f"seek:{sorted((tp.partition, o) for tp, o in offsets.items())}")
+
+    async def highwaters(self, *tps: Any) -> dict[Any, int]:
+        self.calls.append(f"highwaters:{sorted(tp.partition for tp in tps)}")
+        return {tp: 10 for tp in tps}
+
+    def resume_partitions(self, tps: Any) -> None:
+        self.calls.append(f"resume:{sorted(tp.partition for tp in tps)}")
+
+
+def test_standbys_start_once_the_inputs_fetch_and_a_rebalance_drops_a_pending_start(
+    tmp_path: Path,
+) -> None:
+    from faust.assignor.client_assignment import ClientAssignment
+    from faust.types import TP
+
+    app, table, store = _cards_table(tmp_path)
+    changelog = table.changelog_topic.get_topic_name()
+    recovery = app.tables.recovery
+    recovery.standby_start_delay_s = 0.05
+    consumer = _RecoveryConsumer()
+    app.consumer = consumer
+    store._db_for_partition(1).put(b"k", b"v")
+    store.set_persisted_offset(TP(changelog, 1), 6)
+    store._close_all([1])
+    app.tables._changelogs[changelog] = table
+
+    async def rebalance(generation: int, standby: int) -> None:
+        app.consumer_generation_id = generation
+        app.assignor._assignment = ClientAssignment(
+            actives={changelog: [0]}, standbys={changelog: [standby]}
+        )
+        assigned = {TP(changelog, 0), TP(changelog, standby)}
+        await recovery.on_rebalance(assigned, set(), assigned, generation)
+
+    async def scenario() -> None:
+        await rebalance(1, standby=1)
+        # Recovery (upstream's loop) sees the actives alone: nothing of the standby's is
+        # asked, opened or resumed before the inputs are.
+        assert recovery.active_tps == {TP(changelog, 0)} and not recovery.standby_tps
+        assert 1 not in store._dbs
+        recovery.start_standbys_later(1)  # after the inputs' seek and resume
+        await asyncio.sleep(0.2)
+        assert recovery.standby_tps == {TP(changelog, 1)}
+        assert recovery.standby_offsets[TP(changelog, 1)] == 6  # read from its store
+        assert consumer.calls == [
+            "earliest:[1]",
+            "seek:[(1, 6)]",
+            "highwaters:[1]",
+            "resume:[1]",
+        ]
+        consumer.calls.clear()
+        await rebalance(2, standby=2)
+        recovery.start_standbys_later(2)
+        await rebalance(3, standby=3)  # before generation 2's standbys started
+        await asyncio.sleep(0.2)
+        assert consumer.calls == [] and not recovery.standby_tps
+
+    asyncio.run(scenario())
+
+
+def test_the_old_process_closes_its_standby_stores_after_the_active_ones(tmp_path: Path) -> None:
+    from faust.assignor.client_assignment import ClientAssignment
+
+    app, table, store = _cards_table(tmp_path)
+    changelog = table.changelog_topic.get_topic_name()
+    app.assignor._assignment = ClientAssignment(actives={changelog: [0]}, standbys={changelog: [1]})
+    for partition in (0, 1):
+        store._db_for_partition(partition).put(b"k", b"v")
+    close_local_stores(app, standbys_too=False)  # before the data-dir lock goes
+    assert set(store._dbs) == {1}
+    close_local_stores(app)  # after it
+    assert store._dbs == {}
