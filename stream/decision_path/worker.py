@@ -56,6 +56,7 @@ from stream.engine.introspection import (
     unprocessed_partitions,
 )
 from stream.engine.prompt_restart import PromptStopWorker
+from stream.engine.release_after_commit import after_final_commit
 from stream.engine.state_stores import DictStore, TableStore, close_local_stores
 from stream.settings import Settings
 from stream.signing_keys import package_signing_key
@@ -443,14 +444,25 @@ def run_worker(settings: Settings) -> None:
             settings.worker_data_dir,
             prepare=worker.prepare_handover,
             on_takeover=take_own_priority_back,
-        ):
+        ) as release:
+            let_go: list[bool] = []
+
+            def let_a_successor_in() -> None:
+                if let_go:
+                    return
+                let_go.append(True)
+                # Before the data-dir lock goes: a warm successor opens these stores next.
+                close_local_stores(worker.app, standbys_too=False)
+                release()
+                _yield_cpu_to_a_successor()
+
+            # Once the final commit is made, not at exit (stream.engine.release_after_commit).
+            after_final_commit(worker.app, let_a_successor_in)
             try:
                 faust_worker.execute_from_commandline()
             finally:
-                # Before the data-dir lock goes: a warm successor opens these stores next.
-                close_local_stores(worker.app, standbys_too=False)
+                let_a_successor_in()  # done already unless Faust stopped before its consumer
     finally:
-        _yield_cpu_to_a_successor()
         close_local_stores(worker.app)  # the standbys', opened by a successor a second later
         worker.replica.stop()
         worker.follower.stop()

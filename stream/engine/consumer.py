@@ -9,6 +9,7 @@ from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from stream.engine.direct_delivery import DirectDelivery
 from stream.engine.positioning import Positioning
 from stream.engine.prompt_fetch import PromptFetch, PromptFetchConsumerThread
+from stream.engine.release_after_commit import ReleaseAfterCommit
 
 
 def install_consumer(
@@ -32,7 +33,7 @@ def install_consumer(
     PromptFetchConsumerThread.drain_only_active = fixes
     app.transport.Consumer = type(
         "EngineConsumer",
-        (DirectDelivery, Positioning, PromptFetch, AIOKafkaConsumer),
+        (ReleaseAfterCommit, DirectDelivery, Positioning, PromptFetch, AIOKafkaConsumer),
         {
             "gapless_topics": frozenset(gapless_topics if fixes else ()),
             "position_every_partition": fixes,

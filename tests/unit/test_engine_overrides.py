@@ -22,6 +22,7 @@ from stream.engine.ordered_recovery import OrderedRecovery, OrderedRecoveryTable
 from stream.engine.positioning import Positioning
 from stream.engine.prompt_fetch import PromptFetch, PromptFetchConsumerThread
 from stream.engine.prompt_restart import PromptStopWorker, PromptTableStart
+from stream.engine.release_after_commit import ReleaseAfterCommit, after_final_commit
 from stream.engine.sensors import SensorsWithoutMonitor
 from stream.engine.state_stores import TableStore, close_local_stores
 from stream.settings import Settings
@@ -37,7 +38,7 @@ def test_app_is_built_with_every_override(tmp_path: Path) -> None:
     assert isinstance(app.tables, OrderedRecoveryTableManager)
     assert isinstance(app.tables.recovery, OrderedRecovery)
     consumer_class = app.transport.Consumer
-    for override in (DirectDelivery, Positioning, PromptFetch):
+    for override in (DirectDelivery, Positioning, PromptFetch, ReleaseAfterCommit):
         assert issubclass(consumer_class, override)
     assert consumer_class.gapless_topics == frozenset({"fraud.transactions.v1"})
     assert PromptFetchConsumerThread.fetch_max_wait_ms == 37
@@ -676,14 +677,14 @@ class _RecoveryConsumer:
 
     async def earliest_offsets(self, *tps: Any) -> dict[Any, int]:
         self.calls.append(f"earliest:{sorted(tp.partition for tp in tps)}")
-        return {tp: 0 for tp in tps}
+        return dict.fromkeys(tps, 0)
 
     async def seek_wait(self, offsets: Any) -> None:
         self.calls.append(f"seek:{sorted((tp.partition, o) for tp, o in offsets.items())}")
 
     async def highwaters(self, *tps: Any) -> dict[Any, int]:
         self.calls.append(f"highwaters:{sorted(tp.partition for tp in tps)}")
-        return {tp: 10 for tp in tps}
+        return dict.fromkeys(tps, 10)
 
     def resume_partitions(self, tps: Any) -> None:
         self.calls.append(f"resume:{sorted(tp.partition for tp in tps)}")
@@ -752,3 +753,34 @@ def test_the_old_process_closes_its_standby_stores_after_the_active_ones(tmp_pat
     assert set(store._dbs) == {1}
     close_local_stores(app)  # after it
     assert store._dbs == {}
+
+
+def test_a_stopping_worker_lets_go_once_its_consumer_closed_and_its_web_stopped() -> None:
+    calls: list[str] = []
+
+    class Web:
+        async def stop(self) -> None:
+            calls.append("web stopped")  # the successor binds the same port
+
+    class App:
+        conf = type("Conf", (), {"web_enabled": True})()
+        web = Web()
+
+    class Upstream:
+        async def on_shutdown(self) -> None:
+            calls.append("consumer closed (final commit made)")
+
+    class Consumer(ReleaseAfterCommit, Upstream):
+        app = App()
+
+    consumer = Consumer()
+    asyncio.run(consumer.on_shutdown())
+    assert calls == ["consumer closed (final commit made)"]  # no callback: nothing else done
+    calls.clear()
+    after_final_commit(consumer.app, lambda: calls.append("stores closed, lock released"))
+    asyncio.run(consumer.on_shutdown())
+    assert calls == [
+        "consumer closed (final commit made)",
+        "web stopped",
+        "stores closed, lock released",
+    ]
