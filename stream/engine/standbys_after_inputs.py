@@ -86,6 +86,8 @@ class StandbysAfterInputs:
             opener = getattr(store, "_try_open_db_for_partition", None)
             if opener is not None:  # waits out the old process's RocksDB lock
                 await opener(tp.partition, generation_id=generation_id)
+                if app.consumer_generation_id != generation_id:
+                    return  # it gave up on the lock for a new rebalance: that one starts its own
             super().add_standby(table, tp)  # type: ignore[misc]
             await asyncio.sleep(0)  # a store open each, between the agent's batches
         consumer = app.consumer
