@@ -15,9 +15,12 @@ wait instead of fighting over RocksDB's locks.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fcntl
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +29,53 @@ log = logging.getLogger(__name__)
 
 LOCK_FILE = "worker.lock"
 WAITING_FILE = "worker.waiting"  # holds the pid of a process warm and waiting for the lock
+
+
+class DataDirLock:
+    """The data dir's lock, taken at once or after another process lets go of it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._waiting = data_dir / WAITING_FILE
+        self._file = (data_dir / LOCK_FILE).open("a")
+
+    def take_now(self) -> bool:
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def take_when_free(self) -> None:
+        """Say so (WAITING_FILE), then wait for the holder to let go."""
+        log.info("warm; waiting for the previous process of this worker to let go")
+        self._waiting.write_text(str(os.getpid()))
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+        self._waiting.unlink(missing_ok=True)
+
+    async def take_when_free_async(self) -> None:
+        """`take_when_free` without blocking the event loop. A daemon thread waits on the
+        lock: a process stopped while it waits exits without it."""
+        loop = asyncio.get_running_loop()
+        taken: asyncio.Future[None] = loop.create_future()
+
+        def settle() -> None:
+            if not taken.done():  # cancelled: the worker stopped while it waited
+                taken.set_result(None)
+
+        def wait() -> None:
+            self.take_when_free()
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+                loop.call_soon_threadsafe(settle)
+
+        threading.Thread(target=wait, name="data-dir-lock", daemon=True).start()
+        await taken
+
+    def release(self) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        self._file.close()  # releases it too
 
 
 @contextmanager
@@ -37,26 +87,18 @@ def data_dir_held(
     """Hold the data dir's lock for the body; if another process holds it, run `prepare`,
     then say so (WAITING_FILE), wait for it to let go and run `on_takeover`. The body gets a
     function that lets go early (once nothing more is written to the dir's stores)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    waiting = data_dir / WAITING_FILE
-    with (data_dir / LOCK_FILE).open("a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    lock = DataDirLock(data_dir)
+    try:
+        if not lock.take_now():
             if prepare is not None:
                 prepare()
-            log.info("warm; waiting for the previous process of this worker to let go")
-            waiting.write_text(str(os.getpid()))
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            waiting.unlink(missing_ok=True)
+            lock.take_when_free()
             if on_takeover is not None:
                 on_takeover()
             log.info("the previous process let go; starting")
-
-        def release() -> None:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-        yield release
+        yield lock.release
+    finally:
+        lock.close()
 
 
 def held_elsewhere(data_dir: Path) -> bool:

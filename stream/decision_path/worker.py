@@ -29,7 +29,7 @@ from stream.decision_path.api_routing import Forwarder, Owners
 from stream.decision_path.app import create_app
 from stream.decision_path.deciding import BatchDecider, Champion
 from stream.decision_path.enrich import Enricher
-from stream.decision_path.handover import data_dir_held
+from stream.decision_path.handover import DataDirLock
 from stream.decision_path.intake import input_decoder
 from stream.decision_path.merchant_view import MerchantView, PartialsReplica
 from stream.decision_path.metrics import StreamMetrics
@@ -58,6 +58,7 @@ from stream.engine.introspection import (
 from stream.engine.prompt_restart import PromptStopWorker
 from stream.engine.release_after_commit import after_final_commit
 from stream.engine.state_stores import DictStore, TableStore, close_local_stores
+from stream.engine.takeover_gate import start_before_the_gate
 from stream.settings import Settings
 from stream.signing_keys import package_signing_key
 from stream.topics import CARD_STATE_TABLE, MERCHANT_PARTIALS_TABLE, ensure_topics
@@ -439,31 +440,40 @@ def run_worker(settings: Settings) -> None:
         loglevel=settings.log_level,
         logging_config=logging_config(settings.log_level, settings.worker_id),
     )
+    lock = DataDirLock(settings.worker_data_dir)
     try:
-        with data_dir_held(
-            settings.worker_data_dir,
-            prepare=worker.prepare_handover,
-            on_takeover=take_own_priority_back,
-        ) as release:
-            let_go: list[bool] = []
+        if not lock.take_now():
+            # Another process of this worker holds the data dir: a warm handover (or a
+            # misconfiguration). Prepare what needs no partitions, start Faust's clients, and
+            # join only once it lets go (stream.engine.takeover_gate).
+            worker.prepare_handover()
 
-            def let_a_successor_in() -> None:
-                if let_go:
-                    return
-                let_go.append(True)
-                # Before the data-dir lock goes: a warm successor opens these stores next.
-                close_local_stores(worker.app, standbys_too=False)
-                release()
-                _yield_cpu_to_a_successor()
+            async def take_over() -> None:
+                await lock.take_when_free_async()
+                take_own_priority_back()
+                log.info("the previous process let go; starting")
 
-            # Once the final commit is made, not at exit (stream.engine.release_after_commit).
-            after_final_commit(worker.app, let_a_successor_in)
-            try:
-                faust_worker.execute_from_commandline()
-            finally:
-                let_a_successor_in()  # done already unless Faust stopped before its consumer
+            start_before_the_gate(worker.app, take_over)
+        let_go: list[bool] = []
+
+        def let_a_successor_in() -> None:
+            if let_go:
+                return
+            let_go.append(True)
+            # Before the data-dir lock goes: a warm successor opens these stores next.
+            close_local_stores(worker.app, standbys_too=False)
+            lock.release()
+            _yield_cpu_to_a_successor()
+
+        # Once the final commit is made, not at exit (stream.engine.release_after_commit).
+        after_final_commit(worker.app, let_a_successor_in)
+        try:
+            faust_worker.execute_from_commandline()
+        finally:
+            let_a_successor_in()  # done already unless Faust stopped before its consumer
     finally:
         close_local_stores(worker.app)  # the standbys', opened by a successor a second later
+        lock.close()
         worker.replica.stop()
         worker.follower.stop()
         left = worker.output.close() + worker.changelog.close() + worker.publisher.close()

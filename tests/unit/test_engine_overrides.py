@@ -784,3 +784,52 @@ def test_a_stopping_worker_lets_go_once_its_consumer_closed_and_its_web_stopped(
         "web stopped",
         "stores closed, lock released",
     ]
+
+
+def test_a_successor_starts_its_clients_before_the_gate_and_joins_after(tmp_path: Path) -> None:
+    from stream.engine.takeover_gate import TakeoverGate, start_before_the_gate
+
+    app: Any = create_app(Settings(data_dir=tmp_path))
+    cold_start = list(app.boot_strategy.server())
+    assert not any(isinstance(s, TakeoverGate) for s in cold_start)  # Faust's own order
+
+    async def wait() -> None:
+        return None
+
+    start_before_the_gate(app, wait)
+    order = list(app.boot_strategy.server())
+    gate = next(i for i, s in enumerate(order) if isinstance(s, TakeoverGate))
+    before = order[:gate]
+    after = order[gate + 1 :]
+    assert app.producer in before and app.consumer in before and app.agents in before
+    # The port, the group (same static member id) and the stores wait for the old process.
+    assert app.web in after and app.topics in after and app.tables in after
+    assert sorted(map(id, before + after)) == sorted(map(id, cold_start))
+
+
+def test_the_gate_opens_when_the_wait_ends_or_the_worker_stops() -> None:
+    from stream.engine.takeover_gate import TakeoverGate
+
+    async def scenario() -> list[str]:
+        seen: list[str] = []
+        released = asyncio.Event()
+
+        async def wait_for_release() -> None:
+            await released.wait()
+            seen.append("lock taken")
+
+        gate = TakeoverGate(wait_for_release)
+        starting = asyncio.ensure_future(gate.on_start())
+        await asyncio.sleep(0.05)
+        assert not starting.done()  # nothing after the gate starts meanwhile
+        released.set()
+        await asyncio.wait_for(starting, 5)
+        stopped_gate = TakeoverGate(asyncio.Event().wait)  # a lock never let go
+        starting = asyncio.ensure_future(stopped_gate.on_start())
+        await asyncio.sleep(0.05)
+        await stopped_gate.stop()  # SIGTERM while it waits
+        await asyncio.wait_for(starting, 5)
+        seen.append("stopped while waiting")
+        return seen
+
+    assert asyncio.run(scenario()) == ["lock taken", "stopped while waiting"]

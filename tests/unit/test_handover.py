@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-from stream.decision_path.handover import data_dir_held, waiting_pid
+from stream.decision_path.handover import DataDirLock, data_dir_held, waiting_pid
 
 # A second process: takes the data dir (waiting for it if held), then prints and exits.
 TAKE_OVER = (
@@ -74,3 +76,30 @@ def test_a_stopped_worker_gives_its_cpu_to_the_successor() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     before, after = map(int, done.stdout.split())
     assert after == 19 and before < 19
+
+
+def test_a_successor_waits_for_the_lock_without_blocking_its_event_loop(tmp_path: Path) -> None:
+    old, new = DataDirLock(tmp_path), DataDirLock(tmp_path)
+    assert old.take_now() and not new.take_now()
+
+    async def scenario() -> list[str]:
+        seen: list[str] = []
+
+        async def take_over() -> None:
+            await new.take_when_free_async()
+            seen.append("taken")
+
+        waiting = asyncio.ensure_future(take_over())
+        for _ in range(20):  # the loop keeps turning while the lock is held elsewhere
+            await asyncio.sleep(0.01)
+        seen.append(f"waiting pid {waiting_pid(tmp_path)}")
+        old.release()  # the old process's final commit is made
+        await asyncio.wait_for(waiting, 10)
+        return seen
+
+    assert asyncio.run(scenario()) == [f"waiting pid {os.getpid()}", "taken"]
+    assert waiting_pid(tmp_path) is None
+    assert not old.take_now()  # the successor holds it now
+    new.close()
+    assert old.take_now()
+    old.close()
