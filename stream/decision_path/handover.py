@@ -1,16 +1,17 @@
 """One process per worker data directory, and a warm handover from the old one to the new.
 
 A worker holds an exclusive lock on its data directory from before Faust starts until its final
-commit is made and its stores are closed (stream.engine.release_after_commit), or until it
-exits (the kernel drops it on any exit, SIGKILL included). A second process for the same worker
-(a restart started before the old one stopped) loads its model, warms up and then waits on
-the lock: the moment the old process lets go, it starts consuming. A restart then costs the
-old process's shutdown and the new one's join and local recovery, not its imports and model
-load (seconds on these machines). What else can be done before the partitions come is done
-before it says it waits (`prepare`: the merchant view's read of the partials' changelog and
-the one full garbage collection), so none of it competes with the join and recovery for the
-interpreter while the partitions are paused. Two workers wrongly given one data directory
-wait instead of fighting over RocksDB's locks.
+commit is made and its active partitions' stores are closed
+(stream.engine.release_after_commit; its standby stores close after), or until it exits (the
+kernel drops it on any exit, SIGKILL included). A second process for the same worker (a restart
+started before the old one stopped) loads its model, warms up and then waits on the lock: the
+moment the old process lets go, it starts consuming. A restart then costs the old process's
+shutdown and the new one's join and local recovery, not its imports and model load (seconds on
+these machines). What else can be done before the partitions come is done before it says it
+waits (`prepare`: the merchant view's read of the partials' changelog and the one full garbage
+collection), so none of it competes with the join and recovery for the interpreter while the
+partitions are paused. Two workers wrongly given one data directory wait instead of fighting
+over RocksDB's locks.
 """
 
 from __future__ import annotations
@@ -63,8 +64,17 @@ class DataDirLock:
             if not taken.done():  # cancelled: the worker stopped while it waited
                 taken.set_result(None)
 
+        def fail(exc: BaseException) -> None:
+            if not taken.done():
+                taken.set_exception(exc)
+
         def wait() -> None:
-            self.take_when_free()
+            try:
+                self.take_when_free()
+            except OSError as exc:  # e.g. the waiting file unwritable: say so, do not hang
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(fail, exc)
+                return
             with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
                 loop.call_soon_threadsafe(settle)
 
@@ -75,6 +85,8 @@ class DataDirLock:
         fcntl.flock(self._file, fcntl.LOCK_UN)
 
     def close(self) -> None:
+        if waiting_pid(self._waiting.parent) == os.getpid():  # stopped while it waited
+            self._waiting.unlink(missing_ok=True)
         self._file.close()  # releases it too
 
 

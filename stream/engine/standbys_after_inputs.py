@@ -18,7 +18,11 @@ lets the successor in), sought to their persisted offsets and resumed. A standby
 is a faster takeover if another worker dies; a second of lag after a rebalance costs that
 takeover a second of changelog, not a decision's latency. A new rebalance drops the pending
 start: it sets its own standbys aside. Flow control is not resumed again here (it already
-was, and resuming it empties the agents' input queues: `ordered_recovery`).
+was, and resuming it empties the agents' input queues: `ordered_recovery`). Upstream's
+consistency check of standby offsets against high-water marks is not repeated. A failure to
+start them crashes the worker, as upstream's recovery would. After a handover whose
+assignment moved (an old standby now active), the successor's store open at assignment waits
+on Faust's 1 s lock retry for the old process's standby store: only when roles change.
 Delete when: upstream resumes the inputs before it starts the standbys.
 """
 
@@ -55,30 +59,50 @@ class StandbysAfterInputs:
     ) -> None:
         self._cancel_standby_start()
         self._set_aside = []
-        this: Any = super()
-        await this.on_rebalance(assigned, revoked, newly_assigned, generation_id)
+        parent: Any = super()
+        await parent.on_rebalance(assigned, revoked, newly_assigned, generation_id)
+        this: Any = self
+        # Faust's flow control re-activates a partition it had held back for a full changelog
+        # queue at the queue's next read; one set aside here must stay paused until started,
+        # or its records would reach recovery while it is neither active nor standby.
+        buffered = getattr(this.app.consumer, "_buffered_partitions", None)
+        if buffered is not None:
+            buffered.difference_update(tp for _, tp in self._set_aside)
 
     def start_standbys_later(self, generation_id: int) -> None:
         """Once the inputs are fetching: start the standbys set aside by this generation."""
         self._cancel_standby_start()
-        if getattr(self, "_set_aside", None):
-            self._standby_start = asyncio.ensure_future(self._start_standbys(generation_id))
+        this: Any = self
+        set_aside, self._set_aside = getattr(self, "_set_aside", []), []
+        if set_aside and this.app.consumer_generation_id == generation_id:
+            self._standby_start = asyncio.ensure_future(
+                self._start_standbys(generation_id, set_aside)
+            )
 
     async def on_stop(self) -> None:
         self._cancel_standby_start()
-        this: Any = super()
-        await this.on_stop()
+        parent: Any = super()
+        await parent.on_stop()
 
     def _cancel_standby_start(self) -> None:
         if self._standby_start is not None and not self._standby_start.done():
             self._standby_start.cancel()
         self._standby_start = None
 
-    async def _start_standbys(self, generation_id: int) -> None:
+    async def _start_standbys(self, generation_id: int, set_aside: list[tuple[Any, TP]]) -> None:
+        this: Any = self
+        try:
+            await self._open_and_resume(generation_id, set_aside)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # as upstream's recovery would: the worker stops, is restarted
+            log.exception("standby partitions could not start")
+            await this.crash(exc)
+
+    async def _open_and_resume(self, generation_id: int, set_aside: list[tuple[Any, TP]]) -> None:
         this: Any = self
         app = this.app
         await asyncio.sleep(self.standby_start_delay_s)
-        set_aside, self._set_aside = self._set_aside, []
         for table, tp in set_aside:
             if app.consumer_generation_id != generation_id:
                 return

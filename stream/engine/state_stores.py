@@ -139,7 +139,8 @@ class DictStore:
 
 
 def close_local_stores(app: Any, *, standbys_too: bool = True) -> None:
-    """Close every RocksDB partition store of the app's tables; call after Faust has stopped.
+    """Close every RocksDB partition store of the app's tables; call once the final commit is
+    made (at the consumer's shutdown: stream.engine.release_after_commit) or Faust has stopped.
 
     Faust's store stop (faust/stores/rocksdb.py `Store.stop` ~568) only drops its references
     (its `db.close()` is commented out), and the final commit that follows it reopens the

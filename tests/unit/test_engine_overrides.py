@@ -674,6 +674,7 @@ class _RecoveryConsumer:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self._buffered_partitions: set[Any] = set()
 
     async def earliest_offsets(self, *tps: Any) -> dict[Any, int]:
         self.calls.append(f"earliest:{sorted(tp.partition for tp in tps)}")
@@ -716,7 +717,11 @@ def test_standbys_start_once_the_inputs_fetch_and_a_rebalance_drops_a_pending_st
         await recovery.on_rebalance(assigned, set(), assigned, generation)
 
     async def scenario() -> None:
+        # Held back earlier for a full changelog queue: Faust would re-activate it at the
+        # queue's next read, and its records would reach recovery while set aside.
+        consumer._buffered_partitions = {TP(changelog, 1)}
         await rebalance(1, standby=1)
+        assert consumer._buffered_partitions == set()
         # Recovery (upstream's loop) sees the actives alone: nothing of the standby's is
         # asked, opened or resumed before the inputs are.
         assert recovery.active_tps == {TP(changelog, 0)} and not recovery.standby_tps

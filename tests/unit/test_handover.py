@@ -10,6 +10,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from stream.decision_path.handover import DataDirLock, data_dir_held, waiting_pid
 
 # A second process: takes the data dir (waiting for it if held), then prints and exits.
@@ -102,4 +104,18 @@ def test_a_successor_waits_for_the_lock_without_blocking_its_event_loop(tmp_path
     assert not old.take_now()  # the successor holds it now
     new.close()
     assert old.take_now()
+    old.close()
+
+
+def test_a_successor_that_cannot_say_it_waits_fails_instead_of_hanging(tmp_path: Path) -> None:
+    old, new = DataDirLock(tmp_path), DataDirLock(tmp_path)
+    assert old.take_now() and not new.take_now()
+    (tmp_path / "worker.waiting").mkdir()  # the waiting file cannot be written
+
+    async def take_over() -> None:
+        await asyncio.wait_for(new.take_when_free_async(), 10)
+
+    with pytest.raises(OSError):  # not a wait for ever, nor a lock it never got
+        asyncio.run(take_over())
+    new.close()
     old.close()
