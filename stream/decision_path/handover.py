@@ -95,10 +95,10 @@ def data_dir_held(
     data_dir: Path,
     prepare: Callable[[], None] | None = None,
     on_takeover: Callable[[], None] | None = None,
-) -> Iterator[Callable[[], None]]:
+) -> Iterator[None]:
     """Hold the data dir's lock for the body; if another process holds it, run `prepare`,
-    then say so (WAITING_FILE), wait for it to let go and run `on_takeover`. The body gets a
-    function that lets go early (once nothing more is written to the dir's stores)."""
+    then say so (WAITING_FILE), wait for it to let go and run `on_takeover`. The synchronous
+    form of what `run_worker` does with `DataDirLock` around Faust's start."""
     lock = DataDirLock(data_dir)
     try:
         if not lock.take_now():
@@ -108,7 +108,7 @@ def data_dir_held(
             if on_takeover is not None:
                 on_takeover()
             log.info("the previous process let go; starting")
-        yield lock.release
+        yield
     finally:
         lock.close()
 

@@ -454,12 +454,13 @@ def run_worker(settings: Settings) -> None:
                 log.info("the previous process let go; starting")
 
             start_before_the_gate(worker.app, take_over)
-        let_go: list[bool] = []
+        let_go = False
 
         def let_a_successor_in() -> None:
+            nonlocal let_go
             if let_go:
                 return
-            let_go.append(True)
+            let_go = True
             # Before the data-dir lock goes: a warm successor opens these stores next.
             close_local_stores(worker.app, standbys_too=False)
             lock.release()

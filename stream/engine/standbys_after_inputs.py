@@ -7,8 +7,9 @@ each standby partition's store, asks the broker for the standbys' earliest offse
 them and asks for their high-water marks, all before it seeks and resumes the input
 partitions; the inputs of a restarted or taken-over worker wait for its standbys. Measured
 here in warm handovers of `fraudstream chaos --scenario rolling` (two workers, standby
-replicas on): those steps took 25-40 ms of each handover's pause, and up to 100 ms when one of
-their two broker requests queued behind a slow fetch (one request per handover took 40-70 ms).
+replicas on, three probed runs): those steps took ~20 ms of each handover's pause, and
+75-90 ms when one of their two broker requests queued behind a slow fetch (one request per
+handover took 40-70 ms).
 
 Here the standbys assigned by a rebalance are set aside; recovery runs for the active
 partitions alone (inputs sought and resumed as before, `ordered_recovery`), and

@@ -6,7 +6,7 @@ Replaces, in faust-streaming 0.15.3: the order of `BootStrategy.server` (faust/a
 that takes over a worker's data dir from a running one (stream.decision_path.handover). The
 successor waited for the data-dir lock before Faust started at all, so every service's start
 (the producer's and consumer's connections and metadata, the consumer thread, the agents) lay
-between the old process's final commit and the new one's join: ~35-45 ms of each handover's
+between the old process's final commit and the new one's join: 31-49 ms of each handover's
 pause in rolling restarts here ("Starting..." to "Subscribed").
 
 Here such a process starts the producer, the consumer (its client and thread, without a
