@@ -54,9 +54,10 @@ from typing import Any
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from stream.engine.active_only import ActivePartitions
+from stream.engine.committed_seek import CommittedSeekInOneRequest
 
 
-class PromptFetchConsumerThread(AIOKafkaConsumerThread):
+class PromptFetchConsumerThread(CommittedSeekInOneRequest, AIOKafkaConsumerThread):
     # Set per app by `stream.engine.consumer.install_consumer`.
     fetch_max_wait_ms = 100  # idle
     fetch_flow_wait_ms = 5  # while records flow
