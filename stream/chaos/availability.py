@@ -41,6 +41,10 @@ class Availability:
     # Seconds since the first input was sent → fallbacks among the inputs sent in that second
     # (seconds without one left out): whether fallbacks cluster at the disruptions or not.
     fallbacks_by_second: dict[int, int] = field(default_factory=dict)
+    # The same for the extra decision records of inputs decided more than once, and by input
+    # partition: which restart decided a stretch twice.
+    duplicates_by_second: dict[int, int] = field(default_factory=dict)
+    duplicates_by_partition: dict[int, int] = field(default_factory=dict)
     # A rolling restart's whole stretch, from the first successor's start (its boot competes
     # for CPU) to the last restarted worker's /ready: inputs sent inside it.
     decided_rolling: int = 0
@@ -68,6 +72,7 @@ def measure(
     for decision in sorted(decisions, key=lambda d: d.timestamp_ms):
         first.setdefault(decision.transaction_id, decision)
     partition_of = {seen.transaction_id: seen.partition for seen in inputs}
+    copies = Counter(d.transaction_id for d in decisions)
     decided_at: dict[int, list[int]] = {}
     for decision in decisions:
         partition = partition_of.get(decision.transaction_id)
@@ -89,6 +94,8 @@ def measure(
         fallbacks_disrupted=sum(1 for _, d in sent_inside if d.fallback),
         decided_disrupted=len(sent_inside),
         fallbacks_by_second=_fallbacks_by_second(inputs, first),
+        duplicates_by_second=_by_second(inputs, copies),
+        duplicates_by_partition=_by_partition(inputs, copies),
         decided_rolling=len(sent_rolling),
         fallbacks_rolling=sum(1 for _, d in sent_rolling if d.fallback),
         latency_ms_rolling=_trip_percentiles(sent_rolling),
@@ -126,6 +133,24 @@ def _fallbacks_by_second(
         for seen in inputs
         if seen.transaction_id in first and first[seen.transaction_id].fallback
     )
+    return dict(sorted(counts.items()))
+
+
+def _by_second(inputs: Sequence[InputSeen], copies: Counter[str]) -> dict[int, int]:
+    """Seconds since the first input was sent → extra decision copies of the inputs sent then."""
+    start_ms = min((seen.timestamp_ms for seen in inputs), default=0)
+    counts: Counter[int] = Counter()
+    for seen in inputs:
+        if copies[seen.transaction_id] > 1:
+            counts[(seen.timestamp_ms - start_ms) // 1000] += copies[seen.transaction_id] - 1
+    return dict(sorted(counts.items()))
+
+
+def _by_partition(inputs: Sequence[InputSeen], copies: Counter[str]) -> dict[int, int]:
+    counts: Counter[int] = Counter()
+    for seen in inputs:
+        if copies[seen.transaction_id] > 1:
+            counts[seen.partition] += copies[seen.transaction_id] - 1
     return dict(sorted(counts.items()))
 
 

@@ -126,6 +126,8 @@ def chaos(
         ),
         # Keyed like the progress lines' t= (seconds since the load began).
         "fallbacks_by_second_of_load": {str(s): n for s, n in a.fallbacks_by_second.items()},
+        "duplicates_by_second_of_load": {str(s): n for s, n in a.duplicates_by_second.items()},
+        "duplicates_by_input_partition": {str(p): n for p, n in a.duplicates_by_partition.items()},
         # % of one core: the headroom the machine had (stream/chaos/cpu.py).
         "cpu_percent_before_disruption": result.cpu_percent_before_disruption,
         "cpu_percent_by_second": {str(s): c for s, c in result.cpu_percent_by_second.items()},

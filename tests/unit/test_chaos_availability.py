@@ -37,6 +37,8 @@ def test_gap_per_partition_fallbacks_and_disrupted_figures() -> None:
     assert figures.latency_ms_disrupted["p99"] == pytest.approx(np.percentile(waits, 99))
     assert (figures.fallbacks_disrupted, figures.decided_disrupted) == (2, 9)  # t2, t3
     assert figures.fallbacks_by_second == {2: 1, 3: 1}  # t2, t3: sent 2 s and 3 s in
+    assert figures.duplicates_by_second == {2: 1}  # t2's second copy
+    assert figures.duplicates_by_partition == {0: 1}
     assert figures.decided_rolling == 0 and figures.latency_ms_rolling == {}  # no roll
 
 
