@@ -8,10 +8,10 @@ started before the old one stopped) loads its model, warms up and then waits on 
 moment the old process lets go, it starts consuming. A restart then costs the old process's
 shutdown and the new one's join and local recovery, not its imports and model load (seconds on
 these machines). What else can be done before the partitions come is done before it says it
-waits (`prepare`: the merchant view's read of the partials' changelog and the one full garbage
-collection), so none of it competes with the join and recovery for the interpreter while the
-partitions are paused. Two workers wrongly given one data directory wait instead of fighting
-over RocksDB's locks.
+waits (the worker's `prepare_handover`: the merchant view's read of the partials' changelog and
+the one full garbage collection; `run_worker` holds this module's `DataDirLock`), so none of it
+competes with the join and recovery for the interpreter while the partitions are paused. Two
+workers wrongly given one data directory wait instead of fighting over RocksDB's locks.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -88,29 +86,6 @@ class DataDirLock:
         if waiting_pid(self._waiting.parent) == os.getpid():  # stopped while it waited
             self._waiting.unlink(missing_ok=True)
         self._file.close()  # releases it too
-
-
-@contextmanager
-def data_dir_held(
-    data_dir: Path,
-    prepare: Callable[[], None] | None = None,
-    on_takeover: Callable[[], None] | None = None,
-) -> Iterator[None]:
-    """Hold the data dir's lock for the body; if another process holds it, run `prepare`,
-    then say so (WAITING_FILE), wait for it to let go and run `on_takeover`. The synchronous
-    form of what `run_worker` does with `DataDirLock` around Faust's start."""
-    lock = DataDirLock(data_dir)
-    try:
-        if not lock.take_now():
-            if prepare is not None:
-                prepare()
-            lock.take_when_free()
-            if on_takeover is not None:
-                on_takeover()
-            log.info("the previous process let go; starting")
-        yield
-    finally:
-        lock.close()
 
 
 def held_elsewhere(data_dir: Path) -> bool:

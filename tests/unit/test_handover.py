@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from stream.decision_path.handover import DataDirLock, data_dir_held, waiting_pid
+from stream.decision_path.handover import DataDirLock, waiting_pid
+from tests.support.data_dir import data_dir_held
 
 # A second process: takes the data dir (waiting for it if held), then prints and exits.
 TAKE_OVER = (
     "import sys; from pathlib import Path; "
-    "from stream.decision_path.handover import data_dir_held\n"
+    "from tests.support.data_dir import data_dir_held\n"
     "with data_dir_held(Path(sys.argv[1])): print('took over', flush=True)"
 )
 

@@ -11,7 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from stream.decision_path.handover import data_dir_held, held_elsewhere
+from stream.decision_path.handover import held_elsewhere
+from tests.support.data_dir import data_dir_held
 
 # A process of its own session (as chaos and service managers start workers), so what it does
 # to its autogroup stays with it: reports its priorities before, while booting and after.
