@@ -7,7 +7,7 @@ input's is when the load producer sent it, a decision's when the worker sent it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -127,30 +127,42 @@ def _trip_percentiles(sent: list[tuple[InputSeen, DecisionSeen]]) -> dict[str, f
 def _fallbacks_by_second(
     inputs: Sequence[InputSeen], first: dict[str, DecisionSeen]
 ) -> dict[int, int]:
-    start_ms = min((seen.timestamp_ms for seen in inputs), default=0)
-    counts: Counter[int] = Counter(
-        (seen.timestamp_ms - start_ms) // 1000
-        for seen in inputs
-        if seen.transaction_id in first and first[seen.transaction_id].fallback
+    return _count_inputs(
+        inputs,
+        _second_of_load(inputs),
+        lambda seen: int(seen.transaction_id in first and first[seen.transaction_id].fallback),
     )
-    return dict(sorted(counts.items()))
 
 
 def _by_second(inputs: Sequence[InputSeen], copies: Counter[str]) -> dict[int, int]:
     """Seconds since the first input was sent → extra decision copies of the inputs sent then."""
-    start_ms = min((seen.timestamp_ms for seen in inputs), default=0)
-    counts: Counter[int] = Counter()
-    for seen in inputs:
-        if copies[seen.transaction_id] > 1:
-            counts[(seen.timestamp_ms - start_ms) // 1000] += copies[seen.transaction_id] - 1
-    return dict(sorted(counts.items()))
+    return _count_inputs(inputs, _second_of_load(inputs), _extra_copies(copies))
 
 
 def _by_partition(inputs: Sequence[InputSeen], copies: Counter[str]) -> dict[int, int]:
+    return _count_inputs(inputs, lambda seen: seen.partition, _extra_copies(copies))
+
+
+def _second_of_load(inputs: Sequence[InputSeen]) -> Callable[[InputSeen], int]:
+    start_ms = min((seen.timestamp_ms for seen in inputs), default=0)
+    return lambda seen: (seen.timestamp_ms - start_ms) // 1000
+
+
+def _extra_copies(copies: Counter[str]) -> Callable[[InputSeen], int]:
+    return lambda seen: max(copies[seen.transaction_id] - 1, 0)
+
+
+def _count_inputs(
+    inputs: Sequence[InputSeen],
+    key: Callable[[InputSeen], int],
+    weight: Callable[[InputSeen], int],
+) -> dict[int, int]:
+    """Σ weight per key over the inputs, keys without any left out, in key order."""
     counts: Counter[int] = Counter()
     for seen in inputs:
-        if copies[seen.transaction_id] > 1:
-            counts[seen.partition] += copies[seen.transaction_id] - 1
+        counted = weight(seen)
+        if counted:
+            counts[key(seen)] += counted
     return dict(sorted(counts.items()))
 
 
